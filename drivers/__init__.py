@@ -1,0 +1,1 @@
+"""Built-in DID method drivers (did:key, did:jwk, did:web)."""

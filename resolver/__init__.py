@@ -1,0 +1,1 @@
+"""Core of DID resolution: syntax, models, errors, key codecs, the Resolver service."""
