@@ -29,7 +29,7 @@ from pydantic_core import core_schema
 
 from resolver.errors import InvalidDIDError, InvalidDIDURLError
 
-__all__ = ["DID", "MAX_DID_LENGTH", "DIDURL", "parse_did", "parse_did_url"]
+__all__ = ["DID", "DIDURL", "MAX_DID_LENGTH", "parse_did", "parse_did_url"]
 
 MAX_DID_LENGTH = 8192
 """Hard ceiling on the length of a DID or DID URL, whatever the settings say.
@@ -118,7 +118,9 @@ class DID(str):
     ) -> core_schema.CoreSchema:
         """Validate as a string, then as a DID; serialize as a plain string."""
         return core_schema.no_info_after_validator_function(
-            cls, core_schema.str_schema(), serialization=core_schema.to_string_ser_schema()
+            cls,
+            core_schema.str_schema(),
+            serialization=core_schema.to_string_ser_schema(),
         )
 
 

@@ -68,7 +68,9 @@ class DriverRegistry:
         taken = sorted(m for m in driver.methods if m in self._by_method)
         if taken:
             others = ", ".join(f"{m} ({self._by_method[m].name})" for m in taken)
-            raise ValueError(f"driver {driver.name!r}: methods already registered: {others}")
+            raise ValueError(
+                f"driver {driver.name!r}: methods already registered: {others}"
+            )
         for method in driver.methods:
             self._by_method[method] = driver
 

@@ -34,7 +34,9 @@ JSONObject = dict[str, Any]
 
 DID_RESOLUTION: Final = "application/did-resolution"
 """Media type of a full DID resolution result."""
-DID_RESOLUTION_LEGACY: Final = 'application/ld+json;profile="https://w3id.org/did-resolution"'
+DID_RESOLUTION_LEGACY: Final = (
+    'application/ld+json;profile="https://w3id.org/did-resolution"'
+)
 """The Universal Resolver's older media type for a full resolution result."""
 DID_URL_DEREFERENCING: Final = "application/did-url-dereferencing"
 """Media type of a DID URL dereferencing result."""
@@ -81,7 +83,9 @@ class ResolutionOptions:
 
     def cache_key(self, relevant: frozenset[str]) -> tuple[tuple[str, str], ...]:
         """The options that change a driver's answer, in a hashable, stable form."""
-        return tuple(sorted((k, str(v)) for k, v in self.extra.items() if k in relevant))
+        return tuple(
+            sorted((k, str(v)) for k, v in self.extra.items() if k in relevant)
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,19 @@
+"""The one home for the application's typed keys (aiohttp ``AppKey``).
+
+Keys compare by identity, so every module that reaches into the application
+imports them from here.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from didtrust.settings import Settings
+from resolver.service import Resolver
+
+__all__ = ["RESOLVER", "SETTINGS"]
+
+SETTINGS = web.AppKey("settings", Settings)
+"""The settings the application was built with."""
+RESOLVER = web.AppKey("resolver", Resolver)
+"""The Resolver service, set by the ``resolver_service`` cleanup context."""

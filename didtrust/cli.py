@@ -1,0 +1,258 @@
+"""The ``didtrust`` command line.
+
+::
+
+    didtrust serve [--host H] [--port P] [--workers N] [--config FILE]
+    didtrust resolve DID_OR_DID_URL [--accept TYPE] [--option k=v ...]
+    didtrust --version
+
+Exit codes: 0 success; 1 the resolution failed (the error type is printed on
+stderr, the error result as JSON on stdout); 2 bad usage or settings.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import multiprocessing
+import signal
+import sys
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+from didtrust import __version__
+from didtrust.settings import Settings, SettingsError
+from resolver.errors import ResolutionError
+
+__all__ = ["main"]
+
+log = logging.getLogger("didtrust")
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="didtrust",
+        description="DID resolver and signed registry of accredited issuers.",
+    )
+    parser.add_argument(
+        "--version", action="version", version=f"didtrust {__version__}"
+    )
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help="TOML settings file (default: $DIDTRUST_CONFIG)",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="run the HTTP server")
+    serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (default 8080)")
+    serve.add_argument("--workers", type=int, help="worker processes (default 1)")
+
+    resolve = sub.add_parser("resolve", help="resolve a DID or dereference a DID URL")
+    resolve.add_argument("identifier", metavar="DID_OR_DID_URL")
+    resolve.add_argument(
+        "--accept",
+        default=None,
+        help="media type (default: application/did-resolution)",
+    )
+    resolve.add_argument(
+        "--option",
+        action="append",
+        default=[],
+        metavar="K=V",
+        help="a resolution option, e.g. publicKeyFormat=JsonWebKey2020 (repeatable)",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; return the process exit code."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help(sys.stderr)
+        return EXIT_USAGE
+    try:
+        if args.command == "serve":
+            settings = Settings.load(
+                config=args.config, host=args.host, port=args.port, workers=args.workers
+            )
+            _setup_logging(settings)
+            return serve(settings)
+        settings = Settings.load(config=args.config)
+        _setup_logging(settings, quiet=True)
+        options = _parse_options(args.option)
+        return asyncio.run(
+            resolve_command(settings, args.identifier, args.accept, options)
+        )
+    except SettingsError as exc:
+        print(f"didtrust: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+
+
+def _setup_logging(settings: Settings, *, quiet: bool = False) -> None:
+    level = logging.WARNING if quiet else getattr(logging, settings.log_level.upper())
+    logging.basicConfig(
+        level=level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def _parse_options(pairs: Sequence[str]) -> dict[str, str]:
+    options: dict[str, str] = {}
+    for pair in pairs:
+        name, sep, value = pair.partition("=")
+        if not sep or not name:
+            raise SettingsError(f"--option needs NAME=VALUE, not {pair!r}")
+        if name in options:
+            raise SettingsError(f"--option {name} given twice")
+        options[name] = value
+    return options
+
+
+# -- serve -------------------------------------------------------------------
+
+
+def _run_worker(settings: Settings, reuse_port: bool) -> None:
+    from aiohttp import web
+
+    from didtrust.app import create_app
+
+    _setup_logging(settings)
+    app = create_app(settings)
+    web.run_app(
+        app,
+        host=settings.host,
+        port=settings.port,
+        reuse_port=reuse_port,
+        access_log=None,
+        print=None,
+        shutdown_timeout=10.0,
+        handler_args={
+            "max_line_size": settings.max_request_line,
+            "max_field_size": 8190,
+        },
+    )
+
+
+def serve(settings: Settings) -> int:
+    """Serve HTTP with ``settings.workers`` processes sharing the port."""
+    log.info(
+        "didtrust %s serving on http://%s:%d with %d worker(s)",
+        __version__,
+        settings.host,
+        settings.port,
+        settings.workers,
+    )
+    if settings.workers == 1:
+        _run_worker(settings, reuse_port=False)
+        return EXIT_OK
+    ctx = multiprocessing.get_context("spawn")
+    procs = [
+        ctx.Process(
+            target=_run_worker, args=(settings, True), name=f"didtrust-worker-{i}"
+        )
+        for i in range(settings.workers)
+    ]
+    for proc in procs:
+        proc.start()
+
+    def stop(signum: int, _frame: object) -> None:
+        for proc in procs:
+            if proc.is_alive():
+                proc.terminate()  # SIGTERM: each worker shuts down gracefully
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    for proc in procs:
+        proc.join()
+    failed = [p.name for p in procs if p.exitcode not in (0, -signal.SIGTERM)]
+    if failed:
+        log.error("workers exited abnormally: %s", ", ".join(failed))
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+# -- resolve -----------------------------------------------------------------
+
+
+@asynccontextmanager
+async def _resolver(settings: Settings) -> AsyncIterator[Any]:
+    from didtrust.plugins import build_registry
+    from resolver.service import Resolver
+
+    yield Resolver(
+        drivers=build_registry(settings),
+        timeout=settings.resolve_timeout,
+        max_document_bytes=settings.max_document_bytes,
+    )
+
+
+async def resolve_command(
+    settings: Settings, identifier: str, accept: str | None, options: dict[str, str]
+) -> int:
+    """Resolve or dereference ``identifier`` and print the answer as JSON."""
+    from resolver.did import parse_did_url
+    from resolver.http import RESOLUTION_CONTEXT, negotiate
+
+    answer: dict[str, Any]
+    dereferencing = False
+    async with _resolver(settings) as resolver:
+        try:
+            url = parse_did_url(identifier)
+            dereferencing = not url.is_bare_did
+            kind, ctype = negotiate(accept, dereferencing=dereferencing)
+            if accept:
+                options.setdefault("accept", ctype)
+            if not dereferencing:
+                res = await resolver.resolve(url.did, options)
+                if kind == "doc":
+                    answer = res.document
+                else:
+                    answer = {
+                        "@context": RESOLUTION_CONTEXT,
+                        "didDocument": res.document,
+                        "didResolutionMetadata": res.resolution_metadata(
+                            "application/did+ld+json"
+                        ),
+                        "didDocumentMetadata": res.result.document_metadata,
+                    }
+            else:
+                deref = await resolver.dereference(url, options)
+                if deref.redirect is not None:
+                    answer = {"redirect": deref.redirect}
+                elif kind == "doc":
+                    answer = deref.content or {}
+                else:
+                    answer = {
+                        "@context": RESOLUTION_CONTEXT,
+                        "content": deref.content,
+                        "dereferencingMetadata": deref.resolution.resolution_metadata(
+                            "application/did+ld+json"
+                        ),
+                        "contentMetadata": deref.content_metadata,
+                    }
+        except ResolutionError as exc:
+            meta_key = (
+                "dereferencingMetadata" if dereferencing else "didResolutionMetadata"
+            )
+            error = {
+                "@context": RESOLUTION_CONTEXT,
+                ("content" if dereferencing else "didDocument"): None,
+                meta_key: {"error": exc.problem()},
+                ("contentMetadata" if dereferencing else "didDocumentMetadata"): {},
+            }
+            print(json.dumps(error, indent=2))
+            print(f"didtrust: {exc.error_type}: {exc.detail}", file=sys.stderr)
+            return EXIT_FAILED
+    print(json.dumps(answer, indent=2, ensure_ascii=False))
+    return EXIT_OK

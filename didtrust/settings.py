@@ -1,0 +1,256 @@
+"""Settings: one frozen value, read from a TOML file and ``DIDTRUST_*`` variables.
+
+Precedence, lowest first: the defaults below, the TOML file named by
+``--config`` or ``DIDTRUST_CONFIG`` (keys at the top level or under a
+``[didtrust]`` table), then environment variables ``DIDTRUST_<FIELD>`` (upper
+case). Settings are passed explicitly; nothing here is module-level state.
+
+Every switch that weakens security has ``unsafe`` in its name and is logged as
+a warning when set.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Self
+
+from resolver.errors import DidTrustError
+
+__all__ = ["Settings", "SettingsError"]
+
+log = logging.getLogger(__name__)
+
+ENV_PREFIX = "DIDTRUST_"
+
+
+class SettingsError(DidTrustError):
+    """A setting is malformed, unknown or out of range."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    """Everything the server and CLI can be configured with."""
+
+    # -- serving -----------------------------------------------------------
+    host: str = "127.0.0.1"
+    """Address to listen on (the Docker image sets 0.0.0.0)."""
+    port: int = 8080
+    """TCP port to listen on."""
+    workers: int = 1
+    """Worker processes sharing the port (SO_REUSEPORT)."""
+    log_level: str = "INFO"
+    """Python logging level name."""
+    cors: bool = True
+    """Send ``Access-Control-Allow-Origin: *`` on resolver GET answers."""
+    max_request_body: int = 64 * 1024
+    """Largest request body accepted, in bytes."""
+    max_request_line: int = 8190
+    """Longest request line (method, target, version) accepted, in bytes."""
+
+    # -- resolution --------------------------------------------------------
+    max_did_length: int = 4096
+    """Longest DID or DID URL accepted."""
+    resolve_timeout: float = 10.0
+    """Seconds one driver may take for one resolution."""
+    max_document_bytes: int = 1 << 20
+    """Largest DID document a driver may return (compact JSON)."""
+    cache_max_entries: int = 10_000
+    """Resolved DIDs kept in each worker's LRU cache."""
+    cache_stale_if_error: float = 0.0
+    """Seconds past expiry a cached did:web document may still be served, marked
+    stale, when the upstream fails (0: never)."""
+    drivers: tuple[str, ...] = ()
+    """Entry points of the ``didtrust.drivers`` group to load (an allowlist)."""
+    did_key_encryption_key_derivation: bool = False
+    """did:key default for ``enableEncryptionKeyDerivation`` (ADR 0002)."""
+
+    # -- outbound fetching (did:web) ---------------------------------------
+    fetch_connect_timeout: float = 3.0
+    """Seconds to establish a connection (DNS, TCP, TLS)."""
+    fetch_total_timeout: float = 5.0
+    """Seconds for a whole fetch, body included."""
+    fetch_max_bytes: int = 256 * 1024
+    """Largest response body read."""
+    fetch_max_redirects: int = 0
+    """Same-origin redirects followed (0: none)."""
+    fetch_ca_file: str | None = None
+    """PEM bundle of trusted CAs (default: the system's)."""
+    fetch_nameservers: tuple[str, ...] = ()
+    """DNS servers as ``ip`` or ``ip:port`` (default: the system's)."""
+    web_min_ttl: float = 60.0
+    """Shortest time a did:web document is cached."""
+    web_max_ttl: float = 3600.0
+    """Longest time a did:web document is cached."""
+    unsafe_fetch_allow_http_hosts: tuple[str, ...] = ()
+    """Hosts that may be fetched over plain http. Unsafe: for tests only."""
+    unsafe_fetch_allow_private_addresses: bool = False
+    """Let outbound fetches reach loopback and private addresses. Unsafe."""
+
+    # -- storage -----------------------------------------------------------
+    data_dir: str = "./data"
+    """Where the registry keeps its SQLite database and key file."""
+
+    extra: Mapping[str, Any] = field(default_factory=dict, repr=False)
+    """Settings for drivers loaded from entry points, by ``<driver>_<name>``."""
+
+    def __post_init__(self) -> None:
+        checks = [
+            (1 <= self.port <= 65535, "port must be 1..65535"),
+            (1 <= self.workers <= 64, "workers must be 1..64"),
+            (64 <= self.max_did_length <= 8192, "max_did_length must be 64..8192"),
+            (self.resolve_timeout > 0, "resolve_timeout must be positive"),
+            (self.cache_max_entries >= 1, "cache_max_entries must be at least 1"),
+            (self.fetch_connect_timeout > 0, "fetch_connect_timeout must be positive"),
+            (self.fetch_total_timeout > 0, "fetch_total_timeout must be positive"),
+            (self.fetch_max_bytes >= 1024, "fetch_max_bytes must be at least 1024"),
+            (0 <= self.fetch_max_redirects <= 10, "fetch_max_redirects must be 0..10"),
+            (
+                0 <= self.web_min_ttl <= self.web_max_ttl,
+                "need 0 <= web_min_ttl <= web_max_ttl",
+            ),
+            (
+                self.log_level.upper() in logging.getLevelNamesMapping(),
+                "unknown log_level",
+            ),
+        ]
+        for ok, message in checks:
+            if not ok:
+                raise SettingsError(message)
+
+    # -- sources -----------------------------------------------------------
+
+    @classmethod
+    def load(
+        cls,
+        *,
+        config: str | os.PathLike[str] | None = None,
+        environ: Mapping[str, str] | None = None,
+        **overrides: Any,
+    ) -> Self:
+        """Build settings from a TOML file, the environment and explicit overrides.
+
+        Args:
+            config: A TOML file; default ``$DIDTRUST_CONFIG`` if set.
+            environ: The environment to read (default ``os.environ``).
+            **overrides: Values that win over everything (CLI flags); ``None``
+                values are ignored.
+
+        Raises:
+            SettingsError: a file is unreadable or a value malformed.
+        """
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        path = config or env.get(ENV_PREFIX + "CONFIG")
+        if path:
+            values.update(cls._from_toml(Path(path)))
+        values.update(cls._from_env(env))
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls._build(values)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Self:
+        """Settings from ``DIDTRUST_*`` variables alone.
+
+        Raises:
+            SettingsError: a value is malformed.
+        """
+        return cls._build(cls._from_env(os.environ if environ is None else environ))
+
+    @classmethod
+    def _fields(cls) -> dict[str, Any]:
+        hints = typing.get_type_hints(cls)
+        return {
+            f.name: hints[f.name] for f in dataclasses.fields(cls) if f.name != "extra"
+        }
+
+    @classmethod
+    def _from_toml(cls, path: Path) -> dict[str, Any]:
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except OSError as exc:
+            raise SettingsError(f"cannot read config {path}: {exc.strerror}") from exc
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise SettingsError(f"config {path} is not valid TOML: {exc}") from exc
+        table = data.get("didtrust", data)
+        if not isinstance(table, dict):
+            raise SettingsError(f"config {path}: [didtrust] must be a table")
+        return dict(table)
+
+    @classmethod
+    def _from_env(cls, environ: Mapping[str, str]) -> dict[str, Any]:
+        fields = cls._fields()
+        out: dict[str, Any] = {}
+        for name, value in environ.items():
+            if not name.startswith(ENV_PREFIX) or name == ENV_PREFIX + "CONFIG":
+                continue
+            key = name[len(ENV_PREFIX) :].lower()
+            if key in fields:
+                out[key] = value
+        return out
+
+    @classmethod
+    def _build(cls, values: Mapping[str, Any]) -> Self:
+        fields = cls._fields()
+        kwargs: dict[str, Any] = {}
+        extra: dict[str, Any] = {}
+        for key, raw in values.items():
+            if key not in fields:
+                if key.startswith("driver_"):
+                    extra[key] = raw
+                    continue
+                raise SettingsError(f"unknown setting {key!r}")
+            kwargs[key] = _coerce(key, raw, fields[key])
+        settings = cls(**kwargs, extra=extra)
+        for name in fields:
+            if name.startswith("unsafe_") and getattr(settings, name):
+                log.warning("unsafe setting %s is on: for tests only", name)
+        return settings
+
+
+def _coerce(key: str, raw: Any, hint: Any) -> Any:
+    """Turn a TOML or environment value into the field's type."""
+    origin = typing.get_origin(hint)
+    args = typing.get_args(hint)
+    if origin in (types.UnionType, typing.Union):
+        if raw is None or raw == "":
+            return None
+        inner = next(a for a in args if a is not type(None))
+        return _coerce(key, raw, inner)
+    try:
+        if hint is bool:
+            if isinstance(raw, bool):
+                return raw
+            text = str(raw).strip().lower()
+            if text in ("1", "true", "yes", "on"):
+                return True
+            if text in ("0", "false", "no", "off"):
+                return False
+            raise ValueError(raw)
+        if hint is int:
+            if isinstance(raw, bool):
+                raise ValueError(raw)
+            return int(raw)
+        if hint is float:
+            if isinstance(raw, bool):
+                raise ValueError(raw)
+            return float(raw)
+        if hint is str:
+            if not isinstance(raw, str):
+                raise ValueError(raw)
+            return raw
+        if origin is tuple:
+            items = raw.split(",") if isinstance(raw, str) else raw
+            if not isinstance(items, list | tuple):
+                raise ValueError(raw)
+            return tuple(str(i).strip() for i in items if str(i).strip())
+    except ValueError:
+        raise SettingsError(f"setting {key!r}: cannot use {raw!r}") from None
+    raise SettingsError(f"setting {key!r}: unsupported type")  # pragma: no cover

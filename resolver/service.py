@@ -1,0 +1,531 @@
+"""The Resolver service: cross-cutting resolution policy around the drivers.
+
+What it owns (W3C DID Resolution §4 and §5, DID URL dereferencing):
+
+- DID and DID URL syntax, before any driver sees the input;
+- option checking: core options, the driver's declared options, spec-defined
+  options it does not offer (``FEATURE_NOT_SUPPORTED``) and unknown ones
+  (``INVALID_OPTIONS``);
+- per-driver time limits, and wrapping anything a driver raises that is not a
+  ``ResolutionError`` in ``DriverError``;
+- the document policy every driver is held to: a JSON object whose ``id`` is the
+  DID, within a size cap;
+- the cache: LRU-bounded, entries kept for the driver's ``ttl`` (forever for
+  did:key and did:jwk), single-flight for concurrent identical requests,
+  ``noCache`` honoured, failures never cached, optional stale-if-error with the
+  staleness stated;
+- dereferencing of fragments (a verification method or service node) and of
+  ``?service=…&relativeRef=…`` (a redirect target).
+
+It renders each document's JSON bytes once, when they enter the cache, so the
+HTTP layer can answer a cached DID without serialising anything large. It does
+not know about HTTP: statuses and media types are the HTTP layer's business.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import math
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from types import MappingProxyType
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+from resolver.did import DID, DIDURL, parse_did, parse_did_url
+from resolver.driver import Driver, DriverRegistry
+from resolver.errors import (
+    DriverError,
+    FeatureNotSupportedError,
+    FetchError,
+    InvalidDIDDocumentError,
+    InvalidOptionsError,
+    NotFoundError,
+    ResolutionError,
+)
+from resolver.models import (
+    JSONObject,
+    ResolutionOptions,
+    ResolutionResult,
+    parse_bool_option,
+)
+
+__all__ = [
+    "CORE_OPTIONS",
+    "UNSUPPORTED_SPEC_OPTIONS",
+    "Dereferenced",
+    "Resolution",
+    "ResolutionCache",
+    "Resolver",
+]
+
+log = logging.getLogger(__name__)
+
+CORE_OPTIONS = frozenset({"accept", "noCache"})
+"""Options the Resolver itself understands, for every method."""
+
+UNSUPPORTED_SPEC_OPTIONS = frozenset({"versionId", "versionTime", "expandRelativeUrls"})
+"""Options the DID Resolution spec defines that this resolver does not offer."""
+
+_DID_PARAMETERS_UNSUPPORTED = frozenset(
+    {"versionId", "versionTime", "hl", "transformKeys"}
+)
+"""DID parameters (DID Core §3.2.1) that are well defined but not offered."""
+
+_RELATIONSHIPS = (
+    "authentication",
+    "assertionMethod",
+    "keyAgreement",
+    "capabilityInvocation",
+    "capabilityDelegation",
+)
+
+
+def _now_rfc3339(clock: Callable[[], float]) -> str:
+    return datetime.fromtimestamp(clock(), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _dumps(value: Any) -> bytes:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+@dataclass(frozen=True, slots=True)
+class _Entry:
+    """One resolved DID, with its rendered bytes, as the cache keeps it."""
+
+    result: ResolutionResult
+    driver: str
+    retrieved: str
+    duration_ms: float
+    document_bytes: bytes
+    metadata_bytes: bytes
+    etag: str
+    expires: float
+    """Monotonic instant after which the entry is stale (``inf``: never)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Resolution:
+    """A resolved DID, ready to render.
+
+    ``document_bytes`` and ``metadata_bytes`` are the compact JSON of the
+    document and its metadata, rendered once when the DID was resolved.
+    """
+
+    did: DID
+    result: ResolutionResult
+    driver: str
+    retrieved: str
+    duration_ms: float
+    cached: bool
+    document_bytes: bytes
+    metadata_bytes: bytes
+    etag: str
+    """A strong validator of the document bytes (quoted, per RFC 9110)."""
+    stale_seconds: float | None = None
+    """How long past its expiry a stale answer is, when served on error."""
+
+    @property
+    def document(self) -> JSONObject:
+        """The DID document."""
+        return self.result.document
+
+    def resolution_metadata(self, content_type: str) -> JSONObject:
+        """The ``didResolutionMetadata`` for this answer as ``content_type``."""
+        meta: JSONObject = dict(self.result.resolution_metadata)
+        meta["contentType"] = content_type
+        meta["retrieved"] = self.retrieved
+        meta["duration"] = self.duration_ms
+        meta["driver"] = self.driver
+        meta["cached"] = self.cached
+        if self.stale_seconds is not None:
+            meta["stale"] = True
+            meta["staleSeconds"] = round(self.stale_seconds, 3)
+        return meta
+
+
+@dataclass(frozen=True, slots=True)
+class Dereferenced:
+    """The outcome of dereferencing a DID URL.
+
+    Exactly one of ``content`` (a node of the document, or the whole document)
+    and ``redirect`` (a service endpoint URL) is set.
+    """
+
+    resolution: Resolution
+    content: JSONObject | None = None
+    redirect: str | None = None
+    content_metadata: JSONObject = field(default_factory=dict)
+
+
+class ResolutionCache:
+    """An LRU-bounded map of resolved DIDs, each kept until its own expiry.
+
+    Expired entries are kept (still LRU-bounded) for ``stale_if_error`` seconds
+    so a failing upstream can be answered with the last good document, marked
+    stale. Not thread-safe; one per event loop.
+    """
+
+    def __init__(
+        self,
+        *,
+        max_entries: int = 10_000,
+        stale_if_error: float = 0.0,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if max_entries < 1:
+            raise ValueError("cache needs room for at least one entry")
+        self.max_entries = max_entries
+        self.stale_if_error = stale_if_error
+        self._monotonic = monotonic
+        self._entries: OrderedDict[tuple[Any, ...], _Entry] = OrderedDict()
+        self.hits = 0
+        self.misses = 0
+        self.coalesced = 0
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def get(self, key: tuple[Any, ...]) -> _Entry | None:
+        """Return a fresh entry for ``key``, or ``None``."""
+        entry = self._entries.get(key)
+        if entry is None or entry.expires <= self._monotonic():
+            return None
+        self._entries.move_to_end(key)
+        return entry
+
+    def get_stale(self, key: tuple[Any, ...]) -> tuple[_Entry, float] | None:
+        """Return an expired entry still within the stale-if-error window."""
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        age = self._monotonic() - entry.expires
+        if 0 < age <= self.stale_if_error:
+            return entry, age
+        return None
+
+    def put(self, key: tuple[Any, ...], entry: _Entry) -> None:
+        """Store ``entry``, evicting the least recently used beyond the bound."""
+        self._entries[key] = entry
+        self._entries.move_to_end(key)
+        while len(self._entries) > self.max_entries:
+            self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        """Drop every entry."""
+        self._entries.clear()
+
+
+class Resolver:
+    """Resolves DIDs and dereferences DID URLs through the registered drivers.
+
+    Args:
+        drivers: Where to find the driver for each method.
+        cache: The resolution cache (one per event loop).
+        timeout: Seconds a driver may take for one resolution.
+        max_document_bytes: Largest DID document (compact JSON) accepted.
+        clock: Wall clock, for ``retrieved`` timestamps.
+    """
+
+    def __init__(
+        self,
+        *,
+        drivers: DriverRegistry,
+        cache: ResolutionCache | None = None,
+        timeout: float = 10.0,
+        max_document_bytes: int = 1 << 20,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.drivers = drivers
+        self.cache = cache if cache is not None else ResolutionCache()
+        self.timeout = timeout
+        self.max_document_bytes = max_document_bytes
+        self._clock = clock
+        self._inflight: dict[tuple[Any, ...], asyncio.Future[_Entry]] = {}
+
+    # -- options -----------------------------------------------------------
+
+    def check_options(
+        self, driver: Driver, raw: Mapping[str, Any]
+    ) -> ResolutionOptions:
+        """Check raw resolution options against the core's and ``driver``'s.
+
+        Raises:
+            InvalidOptionsError: an option is unknown or its value malformed.
+            FeatureNotSupportedError: a spec-defined option this resolver lacks.
+        """
+        accept: str | None = None
+        no_cache = False
+        extra: dict[str, Any] = {}
+        for name, value in raw.items():
+            if name == "accept":
+                if not isinstance(value, str):
+                    raise InvalidOptionsError(
+                        "option 'accept' must be a media type string"
+                    )
+                accept = value
+            elif name == "noCache":
+                no_cache = parse_bool_option(name, value)
+            elif name in driver.options:
+                extra[name] = value
+            elif name in UNSUPPORTED_SPEC_OPTIONS:
+                raise FeatureNotSupportedError(
+                    f"resolution option {name!r} is not supported"
+                )
+            else:
+                method = sorted(driver.methods)[0]
+                raise InvalidOptionsError(
+                    f"unknown resolution option {name!r} for did:{method}"
+                )
+        return ResolutionOptions(
+            accept=accept, no_cache=no_cache, extra=MappingProxyType(extra)
+        )
+
+    # -- resolution --------------------------------------------------------
+
+    async def resolve(
+        self, did: DID | str, raw_options: Mapping[str, Any] | None = None
+    ) -> Resolution:
+        """Resolve a DID.
+
+        Args:
+            did: The DID (validated here if given as a string).
+            raw_options: Resolution options as received (query or JSON body).
+
+        Raises:
+            ResolutionError: any failure, typed per W3C DID Resolution; a driver's
+                unexpected exception or timeout arrives as ``DriverError``.
+        """
+        did = did if isinstance(did, DID) else parse_did(did)
+        driver = self.drivers.get(did.method)
+        options = self.check_options(driver, raw_options or {})
+        key = (did, options.cache_key(driver.options))
+
+        if not options.no_cache:
+            entry = self.cache.get(key)
+            if entry is not None:
+                self.cache.hits += 1
+                return self._resolution(did, entry, cached=True)
+        task = None if options.no_cache else self._inflight.get(key)
+        joined = task is not None
+        if task is None:
+            self.cache.misses += 1
+            task = asyncio.ensure_future(self._fetch(driver, did, options, key))
+            task.add_done_callback(_retrieve_exception)
+            if not options.no_cache:
+                self._inflight[key] = task
+                task.add_done_callback(lambda t: self._forget(key, t))
+        else:
+            self.cache.coalesced += 1
+        try:
+            # shield(): a client that goes away must not cancel the fetch that
+            # other requests are waiting on.
+            entry = await asyncio.shield(task)
+        except FetchError as exc:
+            stale = self.cache.get_stale(key)
+            if stale is None:
+                raise
+            old, age = stale
+            log.warning("serving stale %s (%.0f s past expiry): %s", did, age, exc)
+            return self._resolution(did, old, cached=True, stale_seconds=age)
+        return self._resolution(did, entry, cached=joined)
+
+    def _forget(self, key: tuple[Any, ...], task: asyncio.Future[_Entry]) -> None:
+        if self._inflight.get(key) is task:
+            del self._inflight[key]
+
+    def _resolution(
+        self,
+        did: DID,
+        entry: _Entry,
+        *,
+        cached: bool,
+        stale_seconds: float | None = None,
+    ) -> Resolution:
+        return Resolution(
+            did=did,
+            result=entry.result,
+            driver=entry.driver,
+            retrieved=entry.retrieved,
+            duration_ms=entry.duration_ms,
+            cached=cached,
+            document_bytes=entry.document_bytes,
+            metadata_bytes=entry.metadata_bytes,
+            etag=entry.etag,
+            stale_seconds=stale_seconds,
+        )
+
+    async def _fetch(
+        self, driver: Driver, did: DID, options: ResolutionOptions, key: tuple[Any, ...]
+    ) -> _Entry:
+        started = time.perf_counter()
+        try:
+            async with asyncio.timeout(self.timeout):
+                result = await driver.resolve(did, options)
+        except ResolutionError:
+            raise
+        except TimeoutError as exc:
+            raise DriverError(
+                f"{driver.name} timed out after {self.timeout:g} s"
+            ) from exc
+        except Exception as exc:
+            log.exception("driver %s failed on %s", driver.name, did)
+            raise DriverError(f"{driver.name} failed: {type(exc).__name__}") from exc
+        duration_ms = round((time.perf_counter() - started) * 1000, 3)
+        entry = self._admit(driver, did, result, duration_ms)
+        if entry.expires > 0:
+            self.cache.put(key, entry)
+        return entry
+
+    def _admit(
+        self, driver: Driver, did: DID, result: ResolutionResult, duration_ms: float
+    ) -> _Entry:
+        """Hold a driver's answer to the document policy and render it once."""
+        if not isinstance(result, ResolutionResult):
+            raise DriverError(
+                f"{driver.name} returned {type(result).__name__}, not a result"
+            )
+        doc = result.document
+        if not isinstance(doc, dict):
+            raise InvalidDIDDocumentError("the DID document is not a JSON object")
+        if doc.get("id") != did:
+            raise InvalidDIDDocumentError(
+                f"document id {str(doc.get('id'))[:200]!r} does not match the DID"
+            )
+        document_bytes = _dumps(doc)
+        if len(document_bytes) > self.max_document_bytes:
+            raise InvalidDIDDocumentError(
+                f"document is {len(document_bytes)} bytes, over the limit of "
+                f"{self.max_document_bytes}"
+            )
+        metadata_bytes = _dumps(result.document_metadata)
+        etag = '"' + hashlib.sha256(document_bytes).hexdigest()[:32] + '"'
+        ttl = result.ttl
+        if ttl is None:
+            expires = math.inf
+        elif ttl > 0:
+            expires = self.cache._monotonic() + ttl
+        else:
+            expires = 0.0
+        return _Entry(
+            result=result,
+            driver=driver.name,
+            retrieved=result.resolution_metadata.get("retrieved")
+            or _now_rfc3339(self._clock),
+            duration_ms=duration_ms,
+            document_bytes=document_bytes,
+            metadata_bytes=metadata_bytes,
+            etag=etag,
+            expires=expires,
+        )
+
+    # -- dereferencing -----------------------------------------------------
+
+    async def dereference(
+        self, url: DIDURL | str, raw_options: Mapping[str, Any] | None = None
+    ) -> Dereferenced:
+        """Dereference a DID URL (DID Resolution §5).
+
+        Supported: a bare DID (the whole document), ``#fragment`` (the node
+        with that id), and ``?service=<id>[&relativeRef=<ref>]`` (a redirect
+        to the service endpoint). Paths and other DID parameters are
+        ``FEATURE_NOT_SUPPORTED``.
+
+        Raises:
+            ResolutionError: as for ``resolve``; ``NotFoundError`` when the
+                fragment or service is not in the document.
+        """
+        url = url if isinstance(url, DIDURL) else parse_did_url(url)
+        params = url.params()
+        if url.path:
+            raise FeatureNotSupportedError("DID URL paths are not supported")
+        for name in params:
+            if name in ("service", "relativeRef"):
+                continue
+            if name in _DID_PARAMETERS_UNSUPPORTED:
+                raise FeatureNotSupportedError(
+                    f"DID parameter {name!r} is not supported"
+                )
+            raise FeatureNotSupportedError(f"unknown DID parameter {name!r}")
+        if "relativeRef" in params and "service" not in params:
+            raise FeatureNotSupportedError("'relativeRef' needs a 'service' parameter")
+
+        resolution = await self.resolve(url.did, raw_options)
+        doc = resolution.document
+
+        if "service" in params:
+            service = _find_service(doc, url.did, params["service"])
+            endpoint = _service_url(service)
+            if "relativeRef" in params:
+                endpoint = urljoin(endpoint, params["relativeRef"])
+            if url.fragment is not None and "#" not in endpoint:
+                endpoint += "#" + url.fragment
+            if urlsplit(endpoint).scheme not in ("https", "http"):
+                raise FeatureNotSupportedError(
+                    "only http(s) service endpoints are followed"
+                )
+            return Dereferenced(resolution=resolution, redirect=endpoint)
+
+        if url.fragment is None:
+            return Dereferenced(
+                resolution=resolution,
+                content=doc,
+                content_metadata=resolution.result.document_metadata,
+            )
+        node = _find_node(doc, url.did, url.fragment)
+        content = dict(node)
+        if "@context" in doc and "@context" not in content:
+            content = {"@context": doc["@context"], **content}
+        return Dereferenced(resolution=resolution, content=content)
+
+
+def _retrieve_exception(task: asyncio.Future[Any]) -> None:
+    """Mark a finished task's exception as seen: its waiters may all be gone."""
+    if not task.cancelled():
+        task.exception()
+
+
+def _ids_for(did: DID, fragment: str) -> tuple[str, str]:
+    return (f"{did}#{fragment}", f"#{fragment}")
+
+
+def _find_node(doc: JSONObject, did: DID, fragment: str) -> JSONObject:
+    wanted = _ids_for(did, fragment)
+    candidates: list[Any] = []
+    for key in ("verificationMethod", "service"):
+        value = doc.get(key)
+        if isinstance(value, list):
+            candidates.extend(value)
+    for rel in _RELATIONSHIPS:
+        value = doc.get(rel)
+        if isinstance(value, list):
+            candidates.extend(v for v in value if isinstance(v, dict))
+    for node in candidates:
+        if isinstance(node, dict) and node.get("id") in wanted:
+            return node
+    raise NotFoundError(f"no verification method or service with id '#{fragment}'")
+
+
+def _find_service(doc: JSONObject, did: DID, service_id: str) -> JSONObject:
+    wanted = _ids_for(did, service_id)
+    services = doc.get("service")
+    if isinstance(services, list):
+        for node in services:
+            if isinstance(node, dict) and node.get("id") in wanted:
+                return node
+    raise NotFoundError(f"no service with id '#{service_id}'")
+
+
+def _service_url(service: JSONObject) -> str:
+    endpoint = service.get("serviceEndpoint")
+    if isinstance(endpoint, list):
+        endpoint = next((e for e in endpoint if isinstance(e, str)), None)
+    if not isinstance(endpoint, str):
+        raise FeatureNotSupportedError("the service endpoint is not a URL")
+    return endpoint
