@@ -18,6 +18,7 @@ from didtrust import __version__
 from didtrust.appkeys import RESOLVER, SETTINGS
 from didtrust.plugins import build_registry
 from didtrust.settings import Settings
+from resolver.driver import DriverRegistry
 from resolver.errors import ResolutionError
 from resolver.http import ResolverRoutes, status_for
 from resolver.service import ResolutionCache, Resolver
@@ -61,10 +62,24 @@ async def error_middleware(
         return problem_response(500, "internal error")
 
 
-async def resolver_service(app: web.Application) -> AsyncIterator[None]:
-    """Build the Resolver and its drivers for the application's lifetime."""
+def resolver_service(
+    registry: DriverRegistry | None,
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    """A cleanup context that builds the Resolver and its drivers."""
+
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        async for _ in _resolver_service(app, registry):
+            yield
+
+    return ctx
+
+
+async def _resolver_service(
+    app: web.Application, registry: DriverRegistry | None
+) -> AsyncIterator[None]:
     settings = app[SETTINGS]
-    registry = build_registry(settings)
+    if registry is None:
+        registry = build_registry(settings)
     cache = ResolutionCache(
         max_entries=settings.cache_max_entries,
         stale_if_error=settings.cache_stale_if_error,
@@ -92,14 +107,21 @@ async def ready(request: web.Request) -> web.Response:
     return web.json_response({"status": "ready", "methods": resolver.drivers.methods})
 
 
-def create_app(settings: Settings) -> web.Application:
-    """Build the application for ``settings``; resources start with it."""
+def create_app(
+    settings: Settings, *, registry: DriverRegistry | None = None
+) -> web.Application:
+    """Build the application for ``settings``; resources start with it.
+
+    Args:
+        settings: The configuration.
+        registry: Drivers to use instead of those ``settings`` name (tests).
+    """
     app = web.Application(
         middlewares=[error_middleware],
         client_max_size=settings.max_request_body,
     )
     app[SETTINGS] = settings
-    app.cleanup_ctx.append(resolver_service)
+    app.cleanup_ctx.append(resolver_service(registry))
     routes = ResolverRoutes(
         RESOLVER,
         max_identifier_length=settings.max_did_length,

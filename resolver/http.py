@@ -381,6 +381,8 @@ class ResolverRoutes:
             return web.Response(status=303, headers=headers)
         content = deref.content or {}
         if kind == _DOC:
+            if ctype == "application/did+json":
+                content = {k: v for k, v in content.items() if k != "@context"}
             return web.Response(
                 body=_dumps(content), headers=headers, content_type=ctype
             )

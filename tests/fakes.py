@@ -56,7 +56,12 @@ class StaticDriver:
         return ResolutionResult(document=doc, document_metadata=meta, ttl=self.ttl)
 
 
-def example_document(did: str, *, services: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+MULTIKEY = "z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK"
+
+
+def example_document(
+    did: str, *, services: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
     """A small well-formed DID document for ``did``."""
     vm = f"{did}#key-1"
     doc: dict[str, Any] = {
@@ -67,7 +72,7 @@ def example_document(did: str, *, services: list[dict[str, Any]] | None = None) 
                 "id": vm,
                 "type": "Multikey",
                 "controller": did,
-                "publicKeyMultibase": "z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK",
+                "publicKeyMultibase": MULTIKEY,
             }
         ],
         "assertionMethod": [vm],

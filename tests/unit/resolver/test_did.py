@@ -21,7 +21,14 @@ from resolver.errors import InvalidDIDError, InvalidDIDURLError, ResolutionError
         ("did:example::x", "example", ":x"),
         ("did:example:a.b-c_d", "example", "a.b-c_d"),
     ],
-    ids=["plain", "pct-port-kept", "colons", "digit-method", "leading-colon", "idchars"],
+    ids=[
+        "plain",
+        "pct-port-kept",
+        "colons",
+        "digit-method",
+        "leading-colon",
+        "idchars",
+    ],
 )
 def test_parse_did_accepts_abnf(text, method, msid):
     did = parse_did(text)
@@ -84,7 +91,12 @@ def test_invalid_did_error_is_a_value_error_for_validators():
     [
         ("did:example:123", "", None, None),
         ("did:example:123/path/to", "/path/to", None, None),
-        ("did:example:123?service=files&relativeRef=/a", "", "service=files&relativeRef=/a", None),
+        (
+            "did:example:123?service=files&relativeRef=/a",
+            "",
+            "service=files&relativeRef=/a",
+            None,
+        ),
         ("did:example:123#key-1", "", None, "key-1"),
         ("did:example:123/p?q=1#f", "/p", "q=1", "f"),
         ("did:example:123?", "", "", None),
@@ -102,7 +114,12 @@ def test_parse_did_url_splits_components(text, path, query, fragment):
 
 @pytest.mark.parametrize(
     "text",
-    ["did:example:123#a#b", "did:example:123/a b", "did:example:123?x=<", "did:example:1/%g0"],
+    [
+        "did:example:123#a#b",
+        "did:example:123/a b",
+        "did:example:123?x=<",
+        "did:example:1/%g0",
+    ],
     ids=["two-hashes", "space-in-path", "angle-in-query", "bad-pct-in-path"],
 )
 def test_parse_did_url_rejects_malformed_tail(text):

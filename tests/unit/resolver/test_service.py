@@ -49,7 +49,8 @@ async def test_resolve_returns_document_and_rendered_bytes(driver):
     assert res.document_bytes.startswith(b'{"@context"')
     assert res.driver == "static-example"
     assert res.cached is False
-    assert res.etag.startswith('"') and res.etag.endswith('"')
+    assert res.etag.startswith('"')
+    assert res.etag.endswith('"')
 
 
 async def test_resolve_rejects_malformed_did_before_any_driver(driver):
@@ -190,7 +191,7 @@ async def test_driver_crash_is_wrapped_in_driver_error_with_cause(driver):
 
 async def test_slow_driver_times_out_as_driver_error(driver):
     driver.delay = 5
-    with pytest.raises(DriverError, match="timed out after 0.05 s"):
+    with pytest.raises(DriverError, match=r"timed out after 0\.05 s"):
         await make(driver, timeout=0.05).resolve(DID1)
 
 
@@ -236,8 +237,16 @@ async def test_stale_if_error_does_not_hide_non_fetch_errors(driver):
 # -- dereferencing ------------------------------------------------------------
 
 SERVICES = [
-    {"id": "#files", "type": "LinkedDomains", "serviceEndpoint": "https://files.example/base/"},
-    {"id": f"{DID1}#many", "type": "X", "serviceEndpoint": [{"a": 1}, "https://m.example/"]},
+    {
+        "id": "#files",
+        "type": "LinkedDomains",
+        "serviceEndpoint": "https://files.example/base/",
+    },
+    {
+        "id": f"{DID1}#many",
+        "type": "X",
+        "serviceEndpoint": [{"a": 1}, "https://m.example/"],
+    },
     {"id": "#map", "type": "X", "serviceEndpoint": {"origins": ["https://o.example"]}},
     {"id": "#js", "type": "X", "serviceEndpoint": "javascript:alert(1)"},
 ]
@@ -267,7 +276,9 @@ async def test_dereference_unknown_fragment_is_not_found(svc_driver):
 
 
 async def test_dereference_service_with_relative_ref_redirects(svc_driver):
-    deref = await make(svc_driver).dereference(f"{DID1}?service=files&relativeRef=%2Fdoc%3Fv%3D1")
+    deref = await make(svc_driver).dereference(
+        f"{DID1}?service=files&relativeRef=%2Fdoc%3Fv%3D1"
+    )
     assert deref.redirect == "https://files.example/doc?v=1"
 
 
