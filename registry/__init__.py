@@ -1,0 +1,1 @@
+"""Signed trust registry: statements, transparency log, checkpoints, store, queries."""
