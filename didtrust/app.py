@@ -15,11 +15,13 @@ from typing import Any
 from aiohttp import web
 
 from didtrust import __version__
-from didtrust.appkeys import RESOLVER, SETTINGS
+from didtrust.appkeys import FETCHER, RESOLVER, SETTINGS
 from didtrust.plugins import build_registry
 from didtrust.settings import Settings
+from drivers.web import WebDriver
 from resolver.driver import DriverRegistry
 from resolver.errors import ResolutionError
+from resolver.fetch import Fetcher
 from resolver.http import ResolverRoutes, status_for
 from resolver.service import ResolutionCache, Resolver
 
@@ -74,12 +76,29 @@ def resolver_service(
     return ctx
 
 
+async def fetcher_ctx(app: web.Application) -> AsyncIterator[None]:
+    """The hardened outbound fetcher, with its own pinned-address session."""
+    async with Fetcher.open(app[SETTINGS].fetch_policy()) as fetcher:
+        app[FETCHER] = fetcher
+        yield
+
+
+def web_driver(settings: Settings, fetcher: Fetcher) -> WebDriver:
+    """The did:web driver for ``settings``."""
+    return WebDriver(
+        fetcher,
+        min_ttl=settings.web_min_ttl,
+        max_ttl=settings.web_max_ttl,
+        default_ttl=settings.web_default_ttl,
+    )
+
+
 async def _resolver_service(
     app: web.Application, registry: DriverRegistry | None
 ) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     if registry is None:
-        registry = build_registry(settings)
+        registry = build_registry(settings, web_driver(settings, app[FETCHER]))
     cache = ResolutionCache(
         max_entries=settings.cache_max_entries,
         stale_if_error=settings.cache_stale_if_error,
@@ -121,6 +140,7 @@ def create_app(
         client_max_size=settings.max_request_body,
     )
     app[SETTINGS] = settings
+    app.cleanup_ctx.append(fetcher_ctx)
     app.cleanup_ctx.append(resolver_service(registry))
     routes = ResolverRoutes(
         RESOLVER,

@@ -9,11 +9,14 @@ from __future__ import annotations
 from aiohttp import web
 
 from didtrust.settings import Settings
+from resolver.fetch import Fetcher
 from resolver.service import Resolver
 
-__all__ = ["RESOLVER", "SETTINGS"]
+__all__ = ["FETCHER", "RESOLVER", "SETTINGS"]
 
 SETTINGS = web.AppKey("settings", Settings)
 """The settings the application was built with."""
 RESOLVER = web.AppKey("resolver", Resolver)
 """The Resolver service, set by the ``resolver_service`` cleanup context."""
+FETCHER = web.AppKey("fetcher", Fetcher)
+"""The hardened outbound fetcher (did:web, later status lists)."""

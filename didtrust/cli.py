@@ -187,14 +187,17 @@ def serve(settings: Settings) -> int:
 
 @asynccontextmanager
 async def _resolver(settings: Settings) -> AsyncIterator[Any]:
+    from didtrust.app import web_driver
     from didtrust.plugins import build_registry
+    from resolver.fetch import Fetcher
     from resolver.service import Resolver
 
-    yield Resolver(
-        drivers=build_registry(settings),
-        timeout=settings.resolve_timeout,
-        max_document_bytes=settings.max_document_bytes,
-    )
+    async with Fetcher.open(settings.fetch_policy()) as fetcher:
+        yield Resolver(
+            drivers=build_registry(settings, web_driver(settings, fetcher)),
+            timeout=settings.resolve_timeout,
+            max_document_bytes=settings.max_document_bytes,
+        )
 
 
 async def resolve_command(

@@ -12,6 +12,7 @@ a warning when set.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import logging
 import os
 import tomllib
@@ -23,6 +24,7 @@ from pathlib import Path
 from typing import Any, Self
 
 from resolver.errors import DidTrustError
+from resolver.fetch import FetchPolicy
 
 __all__ = ["Settings", "SettingsError"]
 
@@ -76,23 +78,29 @@ class Settings:
     fetch_connect_timeout: float = 3.0
     """Seconds to establish a connection (DNS, TCP, TLS)."""
     fetch_total_timeout: float = 5.0
-    """Seconds for a whole fetch, body included."""
+    """Seconds for a whole fetch: every hop, headers and body."""
     fetch_max_bytes: int = 256 * 1024
     """Largest response body read."""
+    fetch_max_json_depth: int = 64
+    """Deepest JSON nesting accepted in a fetched body."""
     fetch_max_redirects: int = 0
     """Same-origin redirects followed (0: none)."""
     fetch_ca_file: str | None = None
     """PEM bundle of trusted CAs (default: the system's)."""
     fetch_nameservers: tuple[str, ...] = ()
-    """DNS servers as ``ip`` or ``ip:port`` (default: the system's)."""
+    """DNS servers as ``ip``, ``ip:port`` or ``[ipv6]:port`` (default: the
+    system's resolv.conf)."""
     web_min_ttl: float = 60.0
     """Shortest time a did:web document is cached."""
     web_max_ttl: float = 3600.0
     """Longest time a did:web document is cached."""
+    web_default_ttl: float = 300.0
+    """How long a did:web document without Cache-Control is cached."""
     unsafe_fetch_allow_http_hosts: tuple[str, ...] = ()
     """Hosts that may be fetched over plain http. Unsafe: for tests only."""
-    unsafe_fetch_allow_private_addresses: bool = False
-    """Let outbound fetches reach loopback and private addresses. Unsafe."""
+    unsafe_fetch_allow_private_networks: tuple[str, ...] = ()
+    """Networks (CIDR) outbound fetches may reach although they are not public,
+    e.g. ``127.0.0.0/8``. Cloud metadata addresses stay refused. Unsafe."""
 
     # -- storage -----------------------------------------------------------
     data_dir: str = "./data"
@@ -113,8 +121,8 @@ class Settings:
             (self.fetch_max_bytes >= 1024, "fetch_max_bytes must be at least 1024"),
             (0 <= self.fetch_max_redirects <= 10, "fetch_max_redirects must be 0..10"),
             (
-                0 <= self.web_min_ttl <= self.web_max_ttl,
-                "need 0 <= web_min_ttl <= web_max_ttl",
+                0 <= self.web_min_ttl <= self.web_default_ttl <= self.web_max_ttl,
+                "need 0 <= web_min_ttl <= web_default_ttl <= web_max_ttl",
             ),
             (
                 self.log_level.upper() in logging.getLevelNamesMapping(),
@@ -124,6 +132,34 @@ class Settings:
         for ok, message in checks:
             if not ok:
                 raise SettingsError(message)
+        self.fetch_policy()  # every fetch setting is checked at load time
+
+    def fetch_policy(self) -> FetchPolicy:
+        """The outbound fetch policy these settings describe.
+
+        Raises:
+            SettingsError: a fetch setting is malformed.
+        """
+        try:
+            networks = frozenset(
+                ipaddress.ip_network(n, strict=False)
+                for n in self.unsafe_fetch_allow_private_networks
+            )
+            return FetchPolicy(
+                connect_timeout=self.fetch_connect_timeout,
+                total_timeout=self.fetch_total_timeout,
+                max_bytes=self.fetch_max_bytes,
+                max_json_depth=self.fetch_max_json_depth,
+                max_redirects=self.fetch_max_redirects,
+                ca_file=self.fetch_ca_file,
+                nameservers=tuple(_nameserver(n) for n in self.fetch_nameservers),
+                unsafe_allow_http_hosts=frozenset(
+                    h.lower() for h in self.unsafe_fetch_allow_http_hosts
+                ),
+                unsafe_allow_private_networks=networks,
+            )
+        except ValueError as exc:
+            raise SettingsError(f"fetch settings: {exc}") from exc
 
     # -- sources -----------------------------------------------------------
 
@@ -213,6 +249,22 @@ class Settings:
             if name.startswith("unsafe_") and getattr(settings, name):
                 log.warning("unsafe setting %s is on: for tests only", name)
         return settings
+
+
+def _nameserver(text: str) -> tuple[str, int]:
+    """Parse ``ip``, ``ip:port`` or ``[ipv6]:port``."""
+    host, port = text, 53
+    if text.startswith("["):
+        host, _, rest = text[1:].partition("]")
+        if rest:
+            port = int(rest.removeprefix(":"))
+    elif text.count(":") == 1:
+        host, _, port_text = text.partition(":")
+        port = int(port_text)
+    ipaddress.ip_address(host)
+    if not 0 < port < 65536:
+        raise ValueError(f"nameserver port {port} is out of range")
+    return host, port
 
 
 def _coerce(key: str, raw: Any, hint: Any) -> Any:

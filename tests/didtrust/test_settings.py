@@ -12,7 +12,7 @@ from didtrust.settings import Settings, SettingsError
 def test_defaults_need_no_configuration():
     s = Settings.load(environ={})
     assert (s.host, s.port, s.workers) == ("127.0.0.1", 8080, 1)
-    assert s.unsafe_fetch_allow_private_addresses is False
+    assert s.unsafe_fetch_allow_private_networks == ()
 
 
 def test_environment_overrides_toml_and_cli_overrides_both(tmp_path):
@@ -66,7 +66,41 @@ def test_unreadable_or_broken_toml_is_a_settings_error(tmp_path):
 def test_unsafe_setting_logs_a_warning(caplog):
     with caplog.at_level(logging.WARNING):
         s = Settings.load(
-            environ={"DIDTRUST_UNSAFE_FETCH_ALLOW_PRIVATE_ADDRESSES": "true"}
+            environ={"DIDTRUST_UNSAFE_FETCH_ALLOW_PRIVATE_NETWORKS": "127.0.0.0/8"}
         )
-    assert s.unsafe_fetch_allow_private_addresses is True
-    assert "unsafe_fetch_allow_private_addresses" in caplog.text
+    assert s.unsafe_fetch_allow_private_networks == ("127.0.0.0/8",)
+    assert "unsafe_fetch_allow_private_networks" in caplog.text
+
+
+def test_fetch_settings_become_the_fetch_policy():
+    s = Settings.load(
+        environ={
+            "DIDTRUST_FETCH_NAMESERVERS": "127.0.0.1:5353,[::1]:53,10.0.0.1",
+            "DIDTRUST_UNSAFE_FETCH_ALLOW_HTTP_HOSTS": "Localhost",
+            "DIDTRUST_FETCH_MAX_BYTES": "4096",
+        }
+    )
+    policy = s.fetch_policy()
+    assert policy.nameservers == (("127.0.0.1", 5353), ("::1", 53), ("10.0.0.1", 53))
+    assert policy.unsafe_allow_http_hosts == frozenset({"localhost"})
+    assert policy.max_bytes == 4096
+
+
+@pytest.mark.parametrize(
+    ("env", "match"),
+    [
+        ({"DIDTRUST_FETCH_NAMESERVERS": "dns.example"}, "fetch settings"),
+        (
+            {"DIDTRUST_UNSAFE_FETCH_ALLOW_PRIVATE_NETWORKS": "10.0.0.0/33"},
+            "fetch settings",
+        ),
+        (
+            {"DIDTRUST_WEB_MIN_TTL": "900", "DIDTRUST_WEB_DEFAULT_TTL": "300"},
+            "web_min_ttl",
+        ),
+    ],
+    ids=["nameserver-not-an-ip", "bad-cidr", "ttl-order"],
+)
+def test_malformed_fetch_settings_are_refused(env, match):
+    with pytest.raises(SettingsError, match=match):
+        Settings.load(environ=env)

@@ -1,0 +1,680 @@
+"""Statements: compact JWS signed by a registry authority (RFC 7515, RFC 8725).
+
+A statement is a JWS Compact Serialization whose protected header is exactly
+``{"alg", "kid", "typ"}`` and whose payload is the JSON of a
+``registry.models.StatementClaims``:
+
+- ``alg`` is one of ``EdDSA`` (Ed25519 only, RFC 8037), ``ES256`` (P-256),
+  ``ES384`` (P-384, both RFC 7518 §3.4) or ``ES256K`` (secp256k1, RFC 8812),
+  and must match the key's type and curve exactly. ``none``, HMAC, RSA and
+  anything else are refused before a key is even looked up (RFC 8725 §3.1,
+  §3.2): an ``HS256`` statement whose "secret" is the authority's public key
+  never reaches a verifier.
+- ``kid`` is a DID URL ``<did>#<fragment>`` naming a verification method of
+  the authority; its DID must be the payload's ``iss``.
+- ``typ`` is ``didtrust-statement+jwt`` (explicit typing, RFC 8725 §3.11),
+  compared exactly.
+- Any other header member is refused: ``crit`` (nothing here is critical),
+  ``jwk``/``jku``/``x5u``/``x5c`` (a key the signer ships with its own
+  signature proves nothing), ``b64`` (RFC 7797's unencoded payloads), ``cty``
+  and unknown names. Duplicate member names are refused too (RFC 7515 §4
+  leaves them to the parser; two parsers can pick different ones).
+- The whole JWS is at most ``MAX_JWS_BYTES``; every segment is strict,
+  unpadded, canonical base64url.
+
+Verification (``verify_statement``) is pure: given the JWS and the DID
+document of the kid's DID (resolved by the caller, e.g. the registry service
+with its ``Resolver``), it finds the verification method, checks it is
+referenced from ``assertionMethod`` or ``capabilityInvocation`` and controlled
+by the kid's DID, loads its key (``publicKeyJwk`` through
+``resolver.jwk.validate_public_jwk``; ``publicKeyMultibase`` of a ``Multikey``
+or ``Ed25519VerificationKey2020`` through ``resolver.keys.decode_multikey``),
+checks ``alg`` against the key, verifies the signature over the exact bytes
+with joserfc, and only then parses the payload. Finally the payload's ``iss``
+must be the kid's DID.
+
+JOSE is joserfc's (sign and verify); this module adds the policy above. joserfc
+flags ``EdDSA`` with a ``SecurityWarning`` because RFC 9864 deprecates that
+name in favour of the fully specified ``Ed25519``; the project's wire format
+(DESIGN, VC-JOSE) still says ``EdDSA``, and accepting it for Ed25519 keys only
+is exactly what RFC 9864 §2 asks of a polymorphic name, so the registry used
+here does not emit that warning.
+
+This module does no I/O and does not check what a statement *means*: audience,
+replay (``jti``), expiry and authority scope are ``registry.rules``' business.
+ECDSA signatures are malleable (``(r, s)`` and ``(r, n - s)`` both verify), so
+a JWS string is not a unique name for a statement: use its ``jti``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from typing import Any, Final, NoReturn
+
+import rfc8785
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec, rsa
+from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+    Ed25519PrivateKey,
+    Ed25519PublicKey,
+)
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
+from joserfc import errors as jose_errors
+from joserfc import jwk as jose_jwk
+from joserfc import jws as jose_jws
+from joserfc.jwa import JWSAlgModel
+from joserfc.jws import JWSRegistry
+from joserfc.registry import HeaderParameter, HeaderRegistryDict
+from nacl.signing import SigningKey
+from pydantic import ValidationError
+
+from registry.errors import RegistryError
+from registry.models import STATEMENT_TYP, StatementClaims
+from resolver.did import DID, DIDURL, parse_did_url
+from resolver.document import VERIFICATION_RELATIONSHIPS
+from resolver.errors import ResolutionError
+from resolver.jwk import b64url_decode, validate_public_jwk
+from resolver.keys import CryptographyPublicKey, decode_multikey
+
+__all__ = [
+    "ALGORITHMS",
+    "DEFAULT_RELATIONSHIPS",
+    "MAX_JWS_BYTES",
+    "MalformedStatementError",
+    "StatementError",
+    "StatementHeader",
+    "StatementSignatureError",
+    "UnknownKeyError",
+    "UnsupportedAlgorithmError",
+    "VerifiedStatement",
+    "peek_header",
+    "sign_statement",
+    "verify_statement",
+]
+
+MAX_JWS_BYTES: Final = 64 * 1024
+"""Largest statement accepted or produced, in bytes of its compact form."""
+
+ALGORITHMS: Final[Mapping[str, str]] = {
+    "EdDSA": "Ed25519",
+    "ES256": "P-256",
+    "ES256K": "secp256k1",
+    "ES384": "P-384",
+}
+"""Each accepted ``alg`` and the one key type (JWK ``crv``) it may be used with."""
+
+DEFAULT_RELATIONSHIPS: Final = ("assertionMethod", "capabilityInvocation")
+"""The verification relationships a statement key must be referenced from."""
+
+_HEADER_MEMBERS: Final = frozenset({"alg", "kid", "typ"})
+
+# Raw signature length per alg: Ed25519 (RFC 8032 §5.1.6), ECDSA R || S
+# (RFC 7518 §3.4), each half the size of the curve order.
+_SIGNATURE_BYTES: Final = {"EdDSA": 64, "ES256": 64, "ES256K": 64, "ES384": 96}
+
+_EC_CRV: Final[Mapping[str, str]] = {
+    "secp256r1": "P-256",
+    "secp384r1": "P-384",
+    "secp256k1": "secp256k1",
+    "secp521r1": "P-521",
+}
+"""cryptography's curve names → JWK ``crv``."""
+_CRV_ALG: Final = {crv: alg for alg, crv in ALGORITHMS.items()}
+
+_JWK_TYPES: Final = frozenset({"JsonWebKey2020", "JsonWebKey"})
+_MULTIBASE_TYPES: Final = frozenset({"Multikey", "Ed25519VerificationKey2020"})
+
+
+# -- errors ------------------------------------------------------------------
+
+
+class StatementError(RegistryError):
+    """A statement JWS must not be believed (or cannot be produced)."""
+
+
+class MalformedStatementError(StatementError):
+    """The JWS breaks the statement format: structure, header or claims."""
+
+
+class UnsupportedAlgorithmError(StatementError):
+    """The ``alg`` is not one a statement may use (``none``, HMAC, RSA, …)."""
+
+
+class UnknownKeyError(StatementError):
+    """The ``kid`` names no usable key of the statement's issuer.
+
+    Not in the document, not referenced from an allowed relationship,
+    controlled by another DID, of an unsupported type, or of another DID than
+    ``iss``.
+    """
+
+
+class StatementSignatureError(StatementError):
+    """The signature does not verify, or ``alg`` does not fit the key."""
+
+
+# -- values ------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class StatementHeader:
+    """The checked protected header of a statement."""
+
+    alg: str
+    """One of ``ALGORITHMS``."""
+    kid: DIDURL
+    """The signing key: a DID plus a fragment, no path or query."""
+    typ: str
+    """Always ``registry.models.STATEMENT_TYP``."""
+
+
+@dataclass(frozen=True, slots=True)
+class VerifiedStatement:
+    """A statement whose signature verified with a key of its issuer."""
+
+    jws: str
+    """The compact JWS, verbatim."""
+    header: StatementHeader
+    claims: StatementClaims
+    vm_id: str
+    """The absolute id of the verification method that verified it."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Parsed:
+    header: StatementHeader
+    payload: bytes
+    signature: bytes
+
+
+# -- structural parsing --------------------------------------------------------
+
+
+def peek_header(jws: str) -> StatementHeader:
+    """Parse a statement's structure and header strictly; verify nothing.
+
+    Call it before resolving anything: the caller resolves ``kid.did`` and
+    then calls ``verify_statement``. All three segments are checked, so a JWS
+    that passes has the shape of a statement.
+
+    Raises:
+        MalformedStatementError: not a string, over ``MAX_JWS_BYTES``, not
+            three strict base64url segments, an empty payload or signature, a
+            header that is not a JSON object, a duplicate, unknown or
+            forbidden header member (``crit``, ``jwk``, ``b64``, …), a wrong
+            ``typ``, or a ``kid`` that is not ``<did>#<fragment>``.
+        UnsupportedAlgorithmError: ``alg`` is not one of ``ALGORITHMS``.
+    """
+    return _parse(jws).header
+
+
+def _parse(jws: object) -> _Parsed:
+    if not isinstance(jws, str):
+        raise MalformedStatementError("a statement must be a string")
+    if len(jws) > MAX_JWS_BYTES:
+        raise MalformedStatementError(
+            f"statement is {len(jws)} bytes, over the limit of {MAX_JWS_BYTES}"
+        )
+    parts = jws.split(".")
+    if len(parts) != 3:
+        raise MalformedStatementError(
+            f"a compact jws has 3 dot-separated parts, not {len(parts)}"
+        )
+    header_b64, payload_b64, signature_b64 = parts
+    # The header first, so that "alg none" is reported as such whatever
+    # (or however little) follows it.
+    header = _header(_json_object("header", _segment("header", header_b64)))
+    payload = _segment("payload", payload_b64)
+    signature = _segment("signature", signature_b64)
+    return _Parsed(header=header, payload=payload, signature=signature)
+
+
+def _segment(name: str, text: str) -> bytes:
+    if not text:
+        # An empty payload would be RFC 7515 Appendix F's detached content.
+        raise MalformedStatementError(f"the {name} is empty")
+    try:
+        return b64url_decode(text)
+    except ValueError as err:
+        raise MalformedStatementError(f"the {name} is not base64url: {err}") from None
+
+
+def _header(members: dict[str, Any]) -> StatementHeader:
+    alg = members.get("alg")
+    if not isinstance(alg, str):
+        raise MalformedStatementError("header has no string 'alg'")
+    if alg not in ALGORITHMS:
+        raise UnsupportedAlgorithmError(
+            f"alg {_show(alg)} is not allowed; use one of {', '.join(ALGORITHMS)}"
+        )
+    extra = sorted(set(members) - _HEADER_MEMBERS)
+    if extra:
+        names = ", ".join(_show(name) for name in extra[:5])
+        raise MalformedStatementError(
+            f"header member {names} not allowed; only alg, kid, typ"
+        )
+    typ = members.get("typ")
+    if typ != STATEMENT_TYP:
+        shown = "missing" if typ is None else _show(typ)
+        raise MalformedStatementError(f"typ {shown} is not {STATEMENT_TYP!r}")
+    kid = members.get("kid")
+    if not isinstance(kid, str):
+        raise MalformedStatementError("header has no string 'kid'")
+    return StatementHeader(alg=alg, kid=_kid(kid), typ=STATEMENT_TYP)
+
+
+def _kid(text: str) -> DIDURL:
+    try:
+        url = parse_did_url(text)
+    except ResolutionError as err:
+        raise MalformedStatementError(f"kid is not a did url: {err}") from None
+    if url.path or url.query is not None or not url.fragment:
+        raise MalformedStatementError(
+            "kid must be a did and a #fragment, without path or query"
+        )
+    return url
+
+
+class _DuplicateMemberError(ValueError):
+    def __init__(self, name: str) -> None:
+        super().__init__(f"duplicate member {_show(name)}")
+
+
+def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, value in pairs:
+        if name in out:
+            raise _DuplicateMemberError(name)
+        out[name] = value
+    return out
+
+
+def _no_constant(name: str) -> NoReturn:
+    raise ValueError(f"{name} is not json")
+
+
+def _json_object(name: str, data: bytes) -> dict[str, Any]:
+    """Decode UTF-8 JSON text that must be an object without duplicate members."""
+    try:
+        value = json.loads(
+            data.decode("utf-8"),
+            object_pairs_hook=_unique,
+            parse_constant=_no_constant,
+        )
+    except UnicodeDecodeError as err:
+        raise MalformedStatementError(
+            f"the {name} is not utf-8: invalid byte at {err.start}"
+        ) from None
+    except _DuplicateMemberError as err:
+        raise MalformedStatementError(f"the {name} has a {err}") from None
+    except ValueError as err:
+        raise MalformedStatementError(f"the {name} is not json: {err}") from None
+    except RecursionError:
+        raise MalformedStatementError(f"the {name} nests too deeply") from None
+    if not isinstance(value, dict):
+        raise MalformedStatementError(f"the {name} is not a json object")
+    return value
+
+
+# -- the key -------------------------------------------------------------------
+
+
+def _absolute(ref: object, base: DID) -> str | None:
+    if not isinstance(ref, str):
+        return None
+    return base + ref if ref.startswith("#") else ref
+
+
+def _entries(document: Mapping[str, Any], name: str) -> list[Any]:
+    value = document.get(name, [])
+    if not isinstance(value, list):
+        raise UnknownKeyError(f"document {name} is not an array")
+    return value
+
+
+def _find_method(
+    document: Mapping[str, Any], kid: DIDURL, relationships: Collection[str]
+) -> dict[str, Any]:
+    """Find the method ``kid`` names and check it may sign statements.
+
+    Raises:
+        UnknownKeyError: see ``verify_statement``.
+    """
+    did, wanted = kid.did, str(kid)
+    doc_id = document.get("id")
+    if doc_id != did:
+        raise UnknownKeyError(f"document is for {_show(doc_id)}, not the kid's {did}")
+    definitions: list[dict[str, Any]] = []
+    referenced_from: list[str] = []
+    for vm in _entries(document, "verificationMethod"):
+        if isinstance(vm, dict) and _absolute(vm.get("id"), did) == wanted:
+            definitions.append(vm)
+    for name in VERIFICATION_RELATIONSHIPS:
+        for entry in _entries(document, name):
+            if isinstance(entry, dict):
+                if _absolute(entry.get("id"), did) != wanted:
+                    continue
+                definitions.append(entry)
+            elif _absolute(entry, did) != wanted:
+                continue
+            if name not in referenced_from:
+                referenced_from.append(name)
+    if not definitions:
+        raise UnknownKeyError(f"kid {wanted} is not a verification method of {did}")
+    if len(definitions) > 1:
+        raise UnknownKeyError(
+            f"kid {wanted} names {len(definitions)} verification methods"
+        )
+    allowed = " or ".join(relationships)
+    if not any(name in relationships for name in referenced_from):
+        where = ", ".join(referenced_from) or "no verification relationship"
+        raise UnknownKeyError(f"key {wanted} is only in {where}, not in {allowed}")
+    vm = definitions[0]
+    controller = vm.get("controller")
+    if controller != did:
+        raise UnknownKeyError(
+            f"key {wanted} is controlled by {_show(controller)}, not {did}"
+        )
+    return vm
+
+
+def _method_key(
+    vm: Mapping[str, Any], alg: str
+) -> tuple[CryptographyPublicKey, dict[str, str]]:
+    """Load the public key of a verification method: the object and its JWK.
+
+    Raises:
+        UnknownKeyError: unsupported type, missing or double key material, or
+            key material that is not a valid key.
+        StatementSignatureError: the JWK restricts itself to another ``use``,
+            operation or ``alg``.
+    """
+    vm_type = vm.get("type")
+    if not isinstance(vm_type, str):
+        raise UnknownKeyError("verification method has no string type")
+    material = [name for name in ("publicKeyJwk", "publicKeyMultibase") if name in vm]
+    if len(material) != 1:
+        raise UnknownKeyError(
+            f"verification method has {len(material)} public keys, expected 1"
+        )
+    try:
+        if vm_type in _JWK_TYPES and material == ["publicKeyJwk"]:
+            jwk = vm["publicKeyJwk"]
+            checked = validate_public_jwk(jwk)
+            _check_jwk_restrictions(jwk, alg)
+            return checked.key, checked.members()
+        if vm_type in _MULTIBASE_TYPES and material == ["publicKeyMultibase"]:
+            key = decode_multikey(vm["publicKeyMultibase"])
+            if vm_type == "Ed25519VerificationKey2020" and key.key_type != (
+                "ed25519-pub"
+            ):
+                raise UnknownKeyError(
+                    f"an Ed25519VerificationKey2020 holds a {key.key_type} key"
+                )
+            members = key.jwk_dict()
+            if members is None:
+                raise UnknownKeyError(f"{key.key_type} keys cannot sign statements")
+            return key.to_cryptography(), members
+    except ResolutionError as err:
+        raise UnknownKeyError(f"verification method key is invalid: {err}") from None
+    raise UnknownKeyError(
+        f"verification method type {_show(vm_type)} with {material[0]} is not supported"
+    )
+
+
+def _check_jwk_restrictions(jwk: Mapping[str, Any], alg: str) -> None:
+    """RFC 7517 §4.2-§4.4: a JWK that names its use, operations or alg binds them."""
+    use = jwk.get("use")
+    if use is not None and use != "sig":
+        raise StatementSignatureError(f"key has use {_show(use)}, not 'sig'")
+    ops = jwk.get("key_ops")
+    if ops is not None and "verify" not in ops:
+        raise StatementSignatureError("key_ops of the key do not include 'verify'")
+    key_alg = jwk.get("alg")
+    if key_alg is not None and key_alg != alg:
+        raise StatementSignatureError(f"key is for alg {_show(key_alg)}, not {alg}")
+
+
+def _key_crv(key: object) -> str:
+    """The JWK ``crv`` (or key type) of a cryptography key, for alg checks."""
+    if isinstance(key, Ed25519PublicKey | Ed25519PrivateKey):
+        return "Ed25519"
+    if isinstance(key, ec.EllipticCurvePublicKey | ec.EllipticCurvePrivateKey):
+        return _EC_CRV.get(key.curve.name, key.curve.name)
+    if isinstance(key, X25519PublicKey):
+        return "X25519"
+    if isinstance(key, rsa.RSAPublicKey):
+        return "RSA"
+    return type(key).__name__
+
+
+def _check_alg(alg: str, key: CryptographyPublicKey) -> None:
+    """The header's alg must be the one alg of this key type (RFC 8725 §3.1)."""
+    crv = _key_crv(key)
+    if ALGORITHMS[alg] != crv:
+        raise StatementSignatureError(
+            f"alg {alg} is for {ALGORITHMS[alg]} keys, not {crv}"
+        )
+
+
+# -- joserfc ---------------------------------------------------------------------
+
+
+def _strict_str(value: Any) -> None:
+    if not isinstance(value, str):
+        raise ValueError("must be a str")
+
+
+class _StatementRegistry(JWSRegistry):
+    """joserfc's registry narrowed to statements: four algs, three members."""
+
+    # Defence in depth: ``_parse`` already refused every other member.
+    default_header_registry: HeaderRegistryDict = {  # noqa: RUF012 - joserfc's API
+        name: HeaderParameter(name, _strict_str, required=True)
+        for name in sorted(_HEADER_MEMBERS)
+    }
+    max_header_length = MAX_JWS_BYTES
+    max_payload_length = MAX_JWS_BYTES
+    max_signature_length = MAX_JWS_BYTES
+
+    def get_alg(self, name: str) -> JWSAlgModel:
+        """Return the algorithm model for an allowed ``alg``.
+
+        Overridden so that ``EdDSA`` (restricted to Ed25519 by
+        ``_check_alg``) raises no RFC 9864 ``SecurityWarning``, and so that no
+        other algorithm is ever returned, whatever joserfc has registered.
+
+        Raises:
+            joserfc.errors.UnsupportedAlgorithmError: ``name`` is not allowed.
+        """
+        if name not in ALGORITHMS:
+            raise jose_errors.UnsupportedAlgorithmError(f"alg {name!r} not allowed")
+        return self.algorithms[name]
+
+
+_REGISTRY: Final = _StatementRegistry(strict_check_header=True)
+
+
+# -- verification ----------------------------------------------------------------
+
+
+def verify_statement(
+    jws: str,
+    *,
+    did_document: Mapping[str, Any],
+    relationships: Collection[str] = DEFAULT_RELATIONSHIPS,
+) -> VerifiedStatement:
+    """Verify a statement with a key of its issuer; pure, no I/O.
+
+    Steps, in order: (1) ``peek_header``'s strict parse; (2) find the method
+    ``kid`` names in ``did_document`` (ids absolute or ``#fragment``, in
+    ``verificationMethod`` or embedded in a relationship), referenced from
+    one of ``relationships`` and controlled by the kid's DID; (3) load its
+    key; (4) check ``alg`` against it; (5) verify the signature over the
+    exact signing input with joserfc; (6) only then parse the payload into
+    ``StatementClaims``; (7) require ``iss`` to be the kid's DID.
+
+    Args:
+        jws: The compact JWS, as received.
+        did_document: The DID document of ``peek_header(jws).kid.did``, as
+            resolved (e.g. ``ResolutionResult.document``).
+        relationships: Verification relationships that may hold the key.
+
+    Returns:
+        The statement, its header, its claims and the method's absolute id.
+
+    Raises:
+        MalformedStatementError: see ``peek_header``; also a payload that is
+            not a JSON object without duplicate members, or claims that do not
+            validate (the message names the field).
+        UnsupportedAlgorithmError: see ``peek_header``.
+        UnknownKeyError: the document is not the kid's DID's; the kid names
+            no method or several; the method is referenced from no relationship
+            in ``relationships`` (the message names where it is); its
+            controller is not the kid's DID; its type or key is unsupported or
+            invalid; or ``iss`` is not the kid's DID.
+        StatementSignatureError: ``alg`` does not fit the key's type or curve,
+            the JWK restricts itself to another use or alg, or the signature
+            does not verify.
+        ValueError: ``relationships`` is a string, empty, or names something
+            that is not a verification relationship (a programming error).
+    """
+    allowed = _relationships(relationships)
+    parsed = _parse(jws)
+    header = parsed.header
+    if not isinstance(did_document, Mapping):
+        raise UnknownKeyError("the did document is not a json object")
+    vm = _find_method(did_document, header.kid, allowed)
+    key, members = _method_key(vm, header.alg)
+    _check_alg(header.alg, key)
+    expected = _SIGNATURE_BYTES[header.alg]
+    if len(parsed.signature) != expected:
+        raise StatementSignatureError(
+            f"signature is {len(parsed.signature)} bytes, "
+            f"expected {expected} for {header.alg}"
+        )
+    try:
+        jwk_members: dict[str, str | list[str]] = dict(members)
+        jose_key = jose_jwk.import_key(jwk_members)
+        jose_jws.deserialize_compact(jws, jose_key, registry=_REGISTRY)
+    except jose_errors.BadSignatureError:
+        raise StatementSignatureError(
+            f"signature does not verify with key {header.kid}"
+        ) from None
+    except (jose_errors.JoseError, ValueError) as err:
+        # Not reachable for a JWS _parse accepted; kept so nothing escapes.
+        raise StatementSignatureError(f"jws refused by joserfc: {err}") from None
+    claims = _claims(parsed.payload)
+    if claims.iss != header.kid.did:
+        raise UnknownKeyError(
+            f"kid is a key of {header.kid.did}, but iss is {claims.iss}"
+        )
+    return VerifiedStatement(
+        jws=jws, header=header, claims=claims, vm_id=str(header.kid)
+    )
+
+
+def _relationships(relationships: Collection[str]) -> tuple[str, ...]:
+    if isinstance(relationships, str) or not relationships:
+        raise ValueError("relationships must be a non-empty collection of names")
+    unknown = [r for r in relationships if r not in VERIFICATION_RELATIONSHIPS]
+    if unknown:
+        raise ValueError(f"not verification relationships: {unknown}")
+    return tuple(relationships)
+
+
+def _claims(payload: bytes) -> StatementClaims:
+    """Parse verified payload bytes (never a re-serialization) into claims."""
+    _json_object("payload", payload)  # duplicates, NaN, non-objects
+    try:
+        return StatementClaims.model_validate_json(payload)
+    except ValidationError as err:
+        raise MalformedStatementError(_invalid_claims(err)) from None
+
+
+def _invalid_claims(err: ValidationError) -> str:
+    """Name the first invalid field (its dotted path) and count the others."""
+    first = err.errors()[0]
+    where = ".".join(str(part) for part in first["loc"]) or "claims"
+    message = first["msg"][:1].lower() + first["msg"][1:]
+    count = err.error_count()
+    more = f" (and {count - 1} more)" if count > 1 else ""
+    return f"claims invalid at {where!r}: {message}{more}"
+
+
+# -- signing ---------------------------------------------------------------------
+
+PrivateKey = Ed25519PrivateKey | ec.EllipticCurvePrivateKey | SigningKey
+"""Keys ``sign_statement`` signs with."""
+
+
+def sign_statement(
+    claims: StatementClaims | Mapping[str, Any],
+    *,
+    private_key: PrivateKey,
+    kid: str,
+) -> str:
+    """Sign claims as a statement (for ``didtrust registry sign`` and fixtures).
+
+    The ``alg`` follows from the key (``ALGORITHMS``); the payload is the JCS
+    (RFC 8785) form of the claims dumped by alias without ``None`` members.
+    Ed25519 statements are deterministic; ECDSA ones are not.
+
+    Args:
+        claims: The claims, or a JSON-like mapping validated into them.
+        private_key: An ``Ed25519PrivateKey``, an ``EllipticCurvePrivateKey``
+            on P-256, P-384 or secp256k1, or a PyNaCl ``SigningKey``.
+        kid: The DID URL of the key's verification method in ``iss``'s
+            document.
+
+    Returns:
+        The compact JWS.
+
+    Raises:
+        MalformedStatementError: the claims do not validate, ``kid`` is not
+            ``<did>#<fragment>``, or the JWS would exceed ``MAX_JWS_BYTES``.
+        UnknownKeyError: ``kid``'s DID is not ``claims.iss``.
+        UnsupportedAlgorithmError: the key is of another type or curve.
+    """
+    if not isinstance(claims, StatementClaims):
+        try:
+            claims = StatementClaims.model_validate(claims)
+        except ValidationError as err:
+            raise MalformedStatementError(_invalid_claims(err)) from None
+    url = _kid(kid)
+    if url.did != claims.iss:
+        raise UnknownKeyError(f"kid is a key of {url.did}, but iss is {claims.iss}")
+    if isinstance(private_key, SigningKey):
+        private_key = Ed25519PrivateKey.from_private_bytes(bytes(private_key))
+    if not isinstance(private_key, Ed25519PrivateKey | ec.EllipticCurvePrivateKey):
+        raise UnsupportedAlgorithmError(
+            f"cannot sign with a {type(private_key).__name__}"
+        )
+    crv = _key_crv(private_key)
+    alg = _CRV_ALG.get(crv)
+    if alg is None:
+        raise UnsupportedAlgorithmError(f"no statement alg for {crv} keys")
+    payload = rfc8785.dumps(
+        claims.model_dump(mode="json", by_alias=True, exclude_none=True)
+    )
+    pem = private_key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    jose_key = jose_jwk.import_key(pem, "OKP" if alg == "EdDSA" else "EC")
+    header = {"alg": alg, "kid": str(url), "typ": STATEMENT_TYP}
+    jws = jose_jws.serialize_compact(header, payload, jose_key, registry=_REGISTRY)
+    if len(jws) > MAX_JWS_BYTES:
+        raise MalformedStatementError(
+            f"statement is {len(jws)} bytes, over the limit of {MAX_JWS_BYTES}"
+        )
+    return jws
+
+
+def _show(value: object) -> str:
+    """``repr`` of an untrusted value, cut short for an error message."""
+    text = repr(value)
+    return text if len(text) <= 120 else text[:117] + "..."

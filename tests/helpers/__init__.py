@@ -1,0 +1,1 @@
+"""Real local servers for tests: a loopback DNS server and an HTTPS server."""
