@@ -82,6 +82,7 @@ __all__ = [
     "ALGORITHMS",
     "DEFAULT_RELATIONSHIPS",
     "MAX_JWS_BYTES",
+    "RESTRICTED_JWS_REGISTRY",
     "MalformedStatementError",
     "StatementError",
     "StatementHeader",
@@ -495,6 +496,10 @@ class _StatementRegistry(JWSRegistry):
 
 
 _REGISTRY: Final = _StatementRegistry(strict_check_header=True)
+
+RESTRICTED_JWS_REGISTRY: Final[JWSRegistry] = _REGISTRY
+"""The narrowed joserfc registry (four algs; alg, kid, typ only), for other
+JWS the registry signs or checks, such as its signed answers."""
 
 
 # -- verification ----------------------------------------------------------------
