@@ -10,15 +10,21 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
 
 from didtrust import __version__
-from didtrust.appkeys import FETCHER, RESOLVER, SETTINGS
+from didtrust.appkeys import FETCHER, REGISTRY, RESOLVER, SETTINGS
 from didtrust.plugins import build_registry
 from didtrust.settings import Settings
 from drivers.web import WebDriver
+from registry.http import RegistryRoutes
+from registry.identity import RegistryIdentity, load_key_file
+from registry.service import RegistryService
+from registry.sqlite import SqliteStore
+from resolver.did import DID
 from resolver.driver import DriverRegistry
 from resolver.errors import ResolutionError
 from resolver.fetch import Fetcher
@@ -113,6 +119,70 @@ async def _resolver_service(
     yield
 
 
+async def registry_service(app: web.Application) -> AsyncIterator[None]:
+    """Open the registry's store and start its service, if it was initialised.
+
+    Without a key file the server still resolves DIDs; registry routes then
+    answer 503 with a problem saying how to initialise.
+    """
+    settings = app[SETTINGS]
+    if not settings.registry_key_file.exists():
+        log.warning(
+            "no registry key at %s: registry routes are off until "
+            "`didtrust registry init`",
+            settings.registry_key_file,
+        )
+        yield
+        return
+    identity = load_key_file(settings.registry_key_file)
+    resolver = app[RESOLVER]
+
+    async def resolve(did: DID) -> dict[str, Any]:
+        return (await resolver.resolve(did)).document
+
+    store = await SqliteStore.open(settings.registry_database)
+    service = RegistryService(
+        store=store,
+        identity=identity,
+        resolve=resolve,
+        max_batch=settings.registry_max_batch,
+        max_skew=timedelta(seconds=settings.registry_max_skew),
+        max_age=timedelta(seconds=settings.registry_max_age),
+        answer_ttl=timedelta(seconds=settings.registry_answer_ttl),
+    )
+    try:
+        await service.start()
+        app[REGISTRY] = service
+        yield
+    finally:
+        await service.stop()
+        await store.close()
+
+
+def _did_document_path(identity: RegistryIdentity) -> str | None:
+    """Where a did:web registry serves its own DID document (did:web spec)."""
+    if identity.did.method != "web":
+        return None
+    parts = identity.did.method_specific_id.split(":")
+    return (
+        "/" + "/".join(parts[1:]) + "/did.json"
+        if len(parts) > 1
+        else "/.well-known/did.json"
+    )
+
+
+async def registry_did_document(request: web.Request) -> web.Response:
+    """The registry's own DID document, when its DID is a did:web."""
+    service = request.app.get(REGISTRY)
+    if service is None or _did_document_path(service.identity) != request.path:
+        raise web.HTTPNotFound()
+    return web.json_response(
+        service.identity.did_document(),
+        content_type="application/did+json",
+        headers={"Cache-Control": "public, max-age=300"},
+    )
+
+
 async def health(request: web.Request) -> web.Response:
     """Liveness: the process answers."""
     return web.json_response({"status": "ok", "version": __version__})
@@ -123,7 +193,14 @@ async def ready(request: web.Request) -> web.Response:
     resolver = request.app.get(RESOLVER)
     if resolver is None or len(resolver.drivers) == 0:
         return web.json_response({"status": "starting"}, status=503)
-    return web.json_response({"status": "ready", "methods": resolver.drivers.methods})
+    registry = request.app.get(REGISTRY)
+    return web.json_response(
+        {
+            "status": "ready",
+            "methods": resolver.drivers.methods,
+            "registry": str(registry.identity.did) if registry else None,
+        }
+    )
 
 
 def create_app(
@@ -138,16 +215,26 @@ def create_app(
     app = web.Application(
         middlewares=[error_middleware],
         client_max_size=settings.max_request_body,
+        # Limits of the request parser, per connection (aiohttp RequestHandler).
+        handler_args={
+            "max_line_size": settings.max_request_line,
+            "max_field_size": 8190,
+            "keepalive_timeout": 75.0,
+        },
     )
     app[SETTINGS] = settings
     app.cleanup_ctx.append(fetcher_ctx)
     app.cleanup_ctx.append(resolver_service(registry))
+    app.cleanup_ctx.append(registry_service)
     routes = ResolverRoutes(
         RESOLVER,
         max_identifier_length=settings.max_did_length,
         cors=settings.cors,
     )
     app.router.add_routes(routes.routes())
+    app.router.add_routes(RegistryRoutes(REGISTRY).routes())
+    app.router.add_get("/.well-known/did.json", registry_did_document)
+    app.router.add_get("/{path:.+}/did.json", registry_did_document)
     app.router.add_get("/health", health)
     app.router.add_get("/ready", ready)
     return app

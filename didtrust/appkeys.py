@@ -9,10 +9,11 @@ from __future__ import annotations
 from aiohttp import web
 
 from didtrust.settings import Settings
+from registry.service import RegistryService
 from resolver.fetch import Fetcher
 from resolver.service import Resolver
 
-__all__ = ["FETCHER", "RESOLVER", "SETTINGS"]
+__all__ = ["FETCHER", "REGISTRY", "RESOLVER", "SETTINGS"]
 
 SETTINGS = web.AppKey("settings", Settings)
 """The settings the application was built with."""
@@ -20,3 +21,5 @@ RESOLVER = web.AppKey("resolver", Resolver)
 """The Resolver service, set by the ``resolver_service`` cleanup context."""
 FETCHER = web.AppKey("fetcher", Fetcher)
 """The hardened outbound fetcher (did:web, later status lists)."""
+REGISTRY = web.AppKey("registry", RegistryService)
+"""The registry service; absent until ``didtrust registry init`` has been run."""

@@ -70,6 +70,10 @@ def _parser() -> argparse.ArgumentParser:
         metavar="K=V",
         help="a resolution option, e.g. publicKeyFormat=JsonWebKey2020 (repeatable)",
     )
+    from didtrust.registry_cli import add_key_parser, add_registry_parser
+
+    add_registry_parser(sub)
+    add_key_parser(sub)
     return parser
 
 
@@ -87,8 +91,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             )
             _setup_logging(settings)
             return serve(settings)
+        if args.command == "key":
+            from didtrust.registry_cli import run_key
+
+            return run_key(args)
         settings = Settings.load(config=args.config)
         _setup_logging(settings, quiet=True)
+        if args.command == "registry":
+            from didtrust.registry_cli import run_registry
+
+            return asyncio.run(run_registry(args, settings))
         options = _parse_options(args.option)
         return asyncio.run(
             resolve_command(settings, args.identifier, args.accept, options)
@@ -137,10 +149,6 @@ def _run_worker(settings: Settings, reuse_port: bool) -> None:
         access_log=None,
         print=None,
         shutdown_timeout=10.0,
-        handler_args={
-            "max_line_size": settings.max_request_line,
-            "max_field_size": 8190,
-        },
     )
 
 

@@ -105,6 +105,14 @@ class Settings:
     # -- storage -----------------------------------------------------------
     data_dir: str = "./data"
     """Where the registry keeps its SQLite database and key file."""
+    registry_max_batch: int = 256
+    """Most statements committed under one checkpoint."""
+    registry_max_skew: float = 300.0
+    """Seconds a statement's ``iat`` may be ahead of the registry's clock."""
+    registry_max_age: float = 86400.0
+    """Seconds after its ``iat`` a statement may still be submitted."""
+    registry_answer_ttl: float = 300.0
+    """Seconds a signed registry answer may be relied on (its ``exp``)."""
 
     extra: Mapping[str, Any] = field(default_factory=dict, repr=False)
     """Settings for drivers loaded from entry points, by ``<driver>_<name>``."""
@@ -133,6 +141,16 @@ class Settings:
             if not ok:
                 raise SettingsError(message)
         self.fetch_policy()  # every fetch setting is checked at load time
+
+    @property
+    def registry_key_file(self) -> Path:
+        """The registry's key file."""
+        return Path(self.data_dir) / "registry-key.json"
+
+    @property
+    def registry_database(self) -> Path:
+        """The registry's SQLite database."""
+        return Path(self.data_dir) / "registry.sqlite3"
 
     def fetch_policy(self) -> FetchPolicy:
         """The outbound fetch policy these settings describe.

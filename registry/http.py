@@ -1,0 +1,463 @@
+"""HTTP routes of the registry: statements, the log, entity queries, TRQP v2.
+
+::
+
+    POST /registry/v1/statements                 application/jose → 201 receipt
+    GET  /registry/v1/log/checkpoint             the signed note (text/plain)
+    GET  /registry/v1/log/entries?start=&end=
+    GET  /registry/v1/log/proof/inclusion?index=&tree_size=
+    GET  /registry/v1/log/proof/consistency?first=&second=
+    GET  /registry/v1/entities/{did}?at=&consistency_from=
+    GET  /registry/v1/entities?role=&resource=&at=&cursor=&limit=
+    POST /trqp/authorization                     TRQP v2
+    POST /trqp/recognition                       TRQP v2
+    GET  /.well-known/did.json (or the registry did:web's path)
+
+Query answers (entities, TRQP) come as JSON, or with ``Accept:
+application/jwt`` as a JWS by the registry key (``registry.answers``).
+
+Handlers parse, call one service method and render. ``STATUS_BY_ERROR`` is the
+one table of HTTP statuses for registry errors; every error is an RFC 9457
+problem and never a traceback.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, Final
+
+from aiohttp import web
+
+from registry.answers import sign_answer
+from registry.errors import ProofError, RegistryError
+from registry.models import Role, parse_time
+from registry.rules import (
+    ConflictError,
+    NotAuthorizedError,
+    RejectedStatementError,
+    ReplayError,
+)
+from registry.service import (
+    NotInitializedError,
+    RegistryService,
+    ServiceUnavailableError,
+    UnknownEntityError,
+    b64,
+)
+from registry.state import InvalidCursorError
+from registry.statements import (
+    MalformedStatementError,
+    StatementSignatureError,
+    UnknownKeyError,
+    UnsupportedAlgorithmError,
+)
+from registry.store import StorageError
+
+__all__ = ["PROBLEM_BASE", "STATUS_BY_ERROR", "RegistryRoutes", "registry_status"]
+
+log = logging.getLogger(__name__)
+
+PROBLEM_BASE: Final = "urn:didtrust:problem:"
+"""Prefix of the problem type URIs of registry errors (then the error name)."""
+
+STATUS_BY_ERROR: Final[tuple[tuple[type[Exception], int], ...]] = (
+    # The one table: the first class an error is an instance of wins.
+    (MalformedStatementError, 400),
+    (UnsupportedAlgorithmError, 400),
+    (UnknownKeyError, 401),
+    (StatementSignatureError, 401),
+    (NotAuthorizedError, 403),
+    (ReplayError, 409),
+    (ConflictError, 409),
+    (RejectedStatementError, 422),
+    (UnknownEntityError, 404),
+    (ProofError, 400),
+    (InvalidCursorError, 400),
+    (NotInitializedError, 503),
+    (ServiceUnavailableError, 503),
+    (StorageError, 503),
+)
+
+_TRQP_REQUIRED = ("entity_id", "authority_id", "action", "resource")
+_MAX_TRQP_FIELD = 2000
+
+
+def registry_status(error: Exception) -> int:
+    """The HTTP status for a registry error (500 when not in the table)."""
+    for cls, status in STATUS_BY_ERROR:
+        if isinstance(error, cls):
+            return status
+    return 500
+
+
+def _kebab(name: str) -> str:
+    out = "".join("-" + c.lower() if c.isupper() else c for c in name).lstrip("-")
+    return out.removesuffix("-error")
+
+
+def problem(
+    status: int, title: str, detail: str = "", *, type_: str = "about:blank"
+) -> web.Response:
+    """An RFC 9457 problem response."""
+    body: dict[str, Any] = {"type": type_, "title": title, "status": status}
+    if detail:
+        body["detail"] = detail
+    return web.json_response(
+        body, status=status, content_type="application/problem+json"
+    )
+
+
+def error_response(error: RegistryError) -> web.Response:
+    """Render a registry error as a problem, with its status from the table."""
+    status = registry_status(error)
+    name = type(error).__name__
+    if status >= 500:
+        log.warning("registry error %s: %s", name, error)
+    return problem(
+        status,
+        _kebab(name).replace("-", " "),
+        str(error),
+        type_=PROBLEM_BASE + _kebab(name),
+    )
+
+
+class _BadQuery(Exception):
+    """A malformed query parameter or body (400)."""
+
+
+def _int_param(request: web.Request, name: str, *, default: int | None = None) -> int:
+    raw = request.query.get(name)
+    if raw is None:
+        if default is None:
+            raise _BadQuery(f"query parameter {name!r} is required")
+        return default
+    if not raw.isascii() or not raw.isdigit() or len(raw) > 19:
+        raise _BadQuery(f"query parameter {name!r} must be a non-negative integer")
+    return int(raw)
+
+
+def _time_param(request: web.Request, name: str = "at") -> datetime | None:
+    raw = request.query.get(name)
+    if raw is None:
+        return None
+    try:
+        return parse_time(raw)
+    except (ValueError, OverflowError):
+        raise _BadQuery(
+            f"{name!r} must be an RFC 3339 date-time, e.g. 2024-01-31T00:00:00Z"
+        ) from None
+
+
+def _optional_int(request: web.Request, name: str) -> int | None:
+    return _int_param(request, name) if name in request.query else None
+
+
+class RegistryRoutes:
+    """The registry's HTTP handlers.
+
+    Args:
+        key: The application key under which the RegistryService is found.
+    """
+
+    def __init__(self, key: web.AppKey[RegistryService]) -> None:
+        self.key = key
+
+    def routes(self) -> list[web.RouteDef]:
+        """The route table to add to an application."""
+        v1 = "/registry/v1"
+        return [
+            web.post(f"{v1}/statements", self.post_statement),
+            web.get(f"{v1}/log/checkpoint", self.get_checkpoint),
+            web.get(f"{v1}/log/entries", self.get_entries),
+            web.get(f"{v1}/log/proof/inclusion", self.get_inclusion),
+            web.get(f"{v1}/log/proof/consistency", self.get_consistency),
+            web.get(f"{v1}/entities", self.list_entities),
+            web.get(f"{v1}/entities/{{did}}", self.get_entity),
+            web.post("/trqp/authorization", self.trqp_authorization),
+            web.post("/trqp/recognition", self.trqp_recognition),
+        ]
+
+    def _service(self, request: web.Request) -> RegistryService:
+        service = request.app.get(self.key)
+        if service is None:
+            raise NotInitializedError(
+                "this server has no registry: run `didtrust registry init` and restart"
+            )
+        return service
+
+    async def _guard(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        try:
+            response: web.StreamResponse = await handler(
+                request, self._service(request)
+            )
+            return response
+        except _BadQuery as exc:
+            return problem(400, "bad request", str(exc))
+        except RegistryError as exc:
+            return error_response(exc)
+
+    # -- writes ----------------------------------------------------------------
+
+    async def post_statement(self, request: web.Request) -> web.StreamResponse:
+        """Submit a statement (a compact JWS)."""
+        return await self._guard(request, self._post_statement)
+
+    async def _post_statement(
+        self, request: web.Request, service: RegistryService
+    ) -> web.StreamResponse:
+        ctype = request.content_type
+        if ctype not in ("application/jose", "application/jwt", "text/plain"):
+            return problem(
+                415,
+                "unsupported media type",
+                "send the compact JWS as application/jose",
+            )
+        raw = await request.read()
+        try:
+            jws = raw.decode("ascii").strip()
+        except UnicodeDecodeError:
+            raise MalformedStatementError("a compact JWS is ASCII") from None
+        receipt = await service.submit(jws)
+        return web.json_response(
+            receipt.to_json(),
+            status=201,
+            headers={
+                "Location": f"/registry/v1/log/entries?start={receipt.index}"
+                f"&end={receipt.index + 1}"
+            },
+        )
+
+    # -- the log ---------------------------------------------------------------
+
+    async def get_checkpoint(self, request: web.Request) -> web.StreamResponse:
+        """The latest signed checkpoint, as a C2SP signed note."""
+        return await self._guard(request, self._get_checkpoint)
+
+    async def _get_checkpoint(
+        self, request: web.Request, service: RegistryService
+    ) -> web.StreamResponse:
+        checkpoint = await service.checkpoint()
+        return web.Response(
+            body=checkpoint.note,
+            content_type="text/plain",
+            charset="utf-8",
+            headers={"Cache-Control": "no-cache"},
+        )
+
+    async def get_entries(self, request: web.Request) -> web.StreamResponse:
+        """Log entries ``[start, end)``, at most 1000."""
+        return await self._guard(request, self._get_entries)
+
+    async def _get_entries(
+        self, request: web.Request, service: RegistryService
+    ) -> web.StreamResponse:
+        start = _int_param(request, "start")
+        checkpoint = await service.checkpoint()
+        end = min(
+            _int_param(request, "end", default=start + 100),
+            start + 1000,
+            checkpoint.size,
+        )
+        if start >= checkpoint.size:
+            raise _BadQuery(f"start {start} is beyond the log size {checkpoint.size}")
+        if end <= start:
+            raise _BadQuery("end must be greater than start")
+        raw = await service.store.entries(start, end)
+        hashes = await service.store.leaf_hashes(start, end)
+        body = {
+            "treeSize": checkpoint.size,
+            "entries": [
+                {"index": start + i, "entry": data.decode(), "leafHash": b64(hashes[i])}
+                for i, data in enumerate(raw)
+            ],
+        }
+        return web.json_response(body)
+
+    async def get_inclusion(self, request: web.Request) -> web.StreamResponse:
+        """An inclusion proof of leaf ``index`` in the tree of ``tree_size``."""
+        return await self._guard(request, self._get_inclusion)
+
+    async def _get_inclusion(
+        self, request: web.Request, service: RegistryService
+    ) -> web.StreamResponse:
+        index = _int_param(request, "index")
+        checkpoint = await service.checkpoint()
+        size = _int_param(request, "tree_size", default=checkpoint.size)
+        if size > checkpoint.size:
+            raise _BadQuery(
+                f"tree_size {size} is beyond the log size {checkpoint.size}"
+            )
+        proof = await service.store.inclusion_proof(index, size)
+        hashes = await service.store.leaf_hashes(index, index + 1)
+        return web.json_response(
+            {
+                "index": index,
+                "treeSize": size,
+                "leafHash": b64(hashes[0]),
+                "proof": [b64(h) for h in proof],
+            }
+        )
+
+    async def get_consistency(self, request: web.Request) -> web.StreamResponse:
+        """A consistency proof between two tree sizes."""
+        return await self._guard(request, self._get_consistency)
+
+    async def _get_consistency(
+        self, request: web.Request, service: RegistryService
+    ) -> web.StreamResponse:
+        first = _int_param(request, "first")
+        checkpoint = await service.checkpoint()
+        second = _int_param(request, "second", default=checkpoint.size)
+        if second > checkpoint.size:
+            raise _BadQuery(f"second {second} is beyond the log size {checkpoint.size}")
+        proof = await service.store.consistency_proof(first, second)
+        return web.json_response(
+            {"first": first, "second": second, "proof": [b64(h) for h in proof]}
+        )
+
+    # -- queries ---------------------------------------------------------------
+
+    async def get_entity(self, request: web.Request) -> web.StreamResponse:
+        """What the log says about one DID, at ``at`` (default now), with proofs."""
+        return await self._guard(request, self._get_entity)
+
+    async def _get_entity(
+        self, request: web.Request, service: RegistryService
+    ) -> web.StreamResponse:
+        did = request.match_info["did"]
+        if len(did) > 4096:
+            raise _BadQuery("the DID is too long")
+        at = _time_param(request)
+        since = _optional_int(request, "consistency_from")
+        answer = await service.entity(did, at, consistency_from=since)
+        query = {"type": "entity", "entity_id": did, "at": answer["at"]}
+        return self._answer(request, service, answer, query, answer["at"])
+
+    async def list_entities(self, request: web.Request) -> web.StreamResponse:
+        """A page of the entities effective at ``at``."""
+        return await self._guard(request, self._list_entities)
+
+    async def _list_entities(
+        self, request: web.Request, service: RegistryService
+    ) -> web.StreamResponse:
+        role_text = request.query.get("role")
+        role: Role | None = None
+        if role_text is not None:
+            try:
+                role = Role(role_text)
+            except ValueError:
+                raise _BadQuery("role must be 'accreditor' or 'issuer'") from None
+        limit = _int_param(request, "limit", default=100)
+        if not 1 <= limit <= 1000:
+            raise _BadQuery("limit must be 1..1000")
+        answer = await service.list_entities(
+            at=_time_param(request),
+            role=role,
+            resource=request.query.get("resource"),
+            cursor=request.query.get("cursor"),
+            limit=limit,
+        )
+        return web.json_response(answer)
+
+    async def trqp_authorization(self, request: web.Request) -> web.StreamResponse:
+        """TRQP v2 ``POST /authorization``."""
+        return await self._guard(request, self._trqp_authorization)
+
+    async def _trqp_authorization(
+        self, request: web.Request, service: RegistryService
+    ) -> web.StreamResponse:
+        query = await _trqp_query(request)
+        since = _optional_int(request, "consistency_from")
+        answer = await service.authorization(query, consistency_from=since)
+        return self._answer(
+            request, service, answer, {"type": "authorization", **query}, None
+        )
+
+    async def trqp_recognition(self, request: web.Request) -> web.StreamResponse:
+        """TRQP v2 ``POST /recognition``."""
+        return await self._guard(request, self._trqp_recognition)
+
+    async def _trqp_recognition(
+        self, request: web.Request, service: RegistryService
+    ) -> web.StreamResponse:
+        query = await _trqp_query(request)
+        since = _optional_int(request, "consistency_from")
+        answer = await service.recognition(query, consistency_from=since)
+        return self._answer(
+            request, service, answer, {"type": "recognition", **query}, None
+        )
+
+    def _answer(
+        self,
+        request: web.Request,
+        service: RegistryService,
+        answer: dict[str, Any],
+        query: Mapping[str, Any],
+        at_text: str | None,
+    ) -> web.Response:
+        accept = request.headers.get("Accept", "")
+        if "application/jwt" not in accept:
+            return web.json_response(answer, headers={"Cache-Control": "no-cache"})
+        evaluated = service.now()
+        at = parse_time(at_text) if at_text else _trqp_instant(answer, evaluated)
+        token = sign_answer(
+            answer,
+            identity=service.identity,
+            query=query,
+            at=at,
+            evaluated=evaluated,
+            ttl=service.answer_ttl,
+            checkpoint={
+                "origin": service.identity.origin,
+                "size": answer["evidence"]["treeSize"],
+                "note": answer["evidence"]["checkpoint"],
+            },
+        )
+        return web.Response(
+            text=token,
+            content_type="application/jwt",
+            headers={"Cache-Control": "no-cache"},
+        )
+
+
+def _trqp_instant(answer: Mapping[str, Any], evaluated: datetime) -> datetime:
+    requested = answer.get("time_requested")
+    return parse_time(requested) if isinstance(requested, str) else evaluated
+
+
+async def _trqp_query(request: web.Request) -> dict[str, Any]:
+    """Read and check a TRQP v2 request body (the spec's JSON Schema, by hand)."""
+    try:
+        body = json.loads(await request.read())
+    except (ValueError, UnicodeDecodeError):
+        raise _BadQuery("the body is not JSON") from None
+    if not isinstance(body, dict):
+        raise _BadQuery("the body must be a JSON object")
+    for name in _TRQP_REQUIRED:
+        value = body.get(name)
+        if not isinstance(value, str) or not value:
+            raise _BadQuery(f"{name!r} is required and must be a non-empty string")
+        if len(value) > _MAX_TRQP_FIELD:
+            raise _BadQuery(f"{name!r} is too long")
+    context = body.get("context")
+    if context is not None:
+        if not isinstance(context, dict):
+            raise _BadQuery("'context' must be an object")
+        for key, value in context.items():
+            if not isinstance(value, str):
+                raise _BadQuery(f"context.{key} must be a string")
+        if "time" in context:
+            value = context["time"]
+            if not value.endswith(("Z", "z")):
+                raise _BadQuery("context.time must be RFC 3339 with the Z offset")
+            try:
+                parse_time(value)
+            except (ValueError, OverflowError):
+                raise _BadQuery("context.time must be an RFC 3339 date-time") from None
+    unknown = set(body) - {*_TRQP_REQUIRED, "context"}
+    if unknown:
+        raise _BadQuery(f"unknown member {sorted(unknown)[0]!r}")
+    return body

@@ -1,0 +1,630 @@
+"""The registry service: accepts statements, keeps the log, answers queries.
+
+Writes (``submit``): the header is read, the ``kid``'s DID is resolved with the
+project's own resolver, the signature is verified over the exact bytes, and the
+statement is queued for the one writer task. The writer drains the queue in
+batches: in one store transaction it catches up with entries other processes
+appended, checks each statement against the rules at the current instant,
+appends the accepted ones, and signs one checkpoint for the batch. Only after
+the commit returns are the callers answered, so an acknowledged statement is
+durable. If the commit fails, the in-memory state is rebuilt from the store.
+
+Reads: the state is a deterministic replay of the log, kept in memory and
+brought up to date with entries other worker processes appended (checked at
+most every ``sync_interval`` seconds, and always after this process writes).
+Every answer carries the leaves it depends on, each with its inclusion proof to
+one signed checkpoint, so it can be checked offline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import logging
+import time
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from contextlib import suppress
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import rfc8785
+from pydantic import TypeAdapter, ValidationError
+
+from registry.checkpoint import Checkpoint, sign_checkpoint
+from registry.errors import RegistryError
+from registry.identity import RegistryIdentity
+from registry.models import (
+    GenesisEntry,
+    GovernanceFramework,
+    LogEntry,
+    Role,
+    StatementEntry,
+    entry_json,
+    format_time,
+    parse_time,
+)
+from registry.rules import DEFAULT_MAX_AGE, DEFAULT_MAX_SKEW, check_statement
+from registry.state import (
+    AccreditationView,
+    ChainLink,
+    Decision,
+    EntityView,
+    HistoryEvent,
+    RegistryState,
+)
+from registry.statements import (
+    UnknownKeyError,
+    VerifiedStatement,
+    peek_header,
+    verify_statement,
+)
+from registry.store import Store, StoredCheckpoint, WriteTransaction
+from resolver.did import DID
+from resolver.errors import ResolutionError
+
+__all__ = [
+    "NotInitializedError",
+    "Receipt",
+    "RegistryService",
+    "ServiceUnavailableError",
+    "UnknownEntityError",
+    "b64",
+    "genesis_leaf",
+    "leaf_bytes",
+    "parse_entry",
+]
+
+log = logging.getLogger(__name__)
+
+Resolve = Callable[[DID], Awaitable[dict[str, Any]]]
+"""Resolves a DID to its document (the project's Resolver, in the app)."""
+
+_ENTRY = TypeAdapter[GenesisEntry | StatementEntry](LogEntry)
+
+
+class NotInitializedError(RegistryError):
+    """The store holds no genesis entry: ``didtrust registry init`` was not run."""
+
+
+class ServiceUnavailableError(RegistryError):
+    """The registry is shutting down or its writer failed; try again later."""
+
+
+class UnknownEntityError(RegistryError, LookupError):
+    """No statement in the log names this DID."""
+
+
+def b64(data: bytes) -> str:
+    """Standard base64 (the encoding of hashes in checkpoints and proofs)."""
+    return base64.b64encode(data).decode()
+
+
+def leaf_bytes(entry: GenesisEntry | StatementEntry) -> bytes:
+    """The exact bytes of a log leaf: the JCS form of the entry."""
+    return rfc8785.dumps(entry_json(entry))
+
+
+def genesis_leaf(
+    *,
+    identity: RegistryIdentity,
+    root: DID,
+    governance: GovernanceFramework,
+    max_depth: int,
+    now: datetime,
+) -> bytes:
+    """The leaf-0 bytes for a new registry."""
+    entry = GenesisEntry(
+        registry=str(identity.did),
+        origin=identity.origin,
+        root=root,
+        governance=governance,
+        max_depth=max_depth,
+        integrated_time=now,
+    )
+    return leaf_bytes(entry)
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """What an accepted statement gets back: where it is and the proof of it."""
+
+    index: int
+    leaf_hash: bytes
+    integrated_time: datetime
+    checkpoint: StoredCheckpoint
+    inclusion_proof: list[bytes]
+
+    def to_json(self) -> dict[str, Any]:
+        """The receipt as served (hashes in standard base64)."""
+        return {
+            "index": self.index,
+            "leafHash": b64(self.leaf_hash),
+            "integratedTime": format_time(self.integrated_time),
+            "treeSize": self.checkpoint.size,
+            "inclusionProof": [b64(h) for h in self.inclusion_proof],
+            "checkpoint": self.checkpoint.note.decode(),
+        }
+
+
+@dataclass
+class _Pending:
+    statement: VerifiedStatement
+    future: asyncio.Future[tuple[int, bytes, datetime]]
+
+
+class RegistryService:
+    """One registry: its identity, its store, its replayed state, its writer.
+
+    Args:
+        store: The log's storage.
+        identity: The registry's DID and signing key.
+        resolve: Resolves an authority's DID to its document.
+        clock: Wall clock (seconds since the epoch).
+        max_batch: Most statements committed under one checkpoint.
+        max_skew, max_age: Bounds on a statement's ``iat`` (see rules).
+        answer_ttl: How long a signed answer may be relied on.
+        sync_interval: Longest a reader waits before looking for entries
+            appended by other processes.
+    """
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        identity: RegistryIdentity,
+        resolve: Resolve,
+        clock: Callable[[], float] = time.time,
+        max_batch: int = 256,
+        max_skew: timedelta = DEFAULT_MAX_SKEW,
+        max_age: timedelta = DEFAULT_MAX_AGE,
+        answer_ttl: timedelta = timedelta(minutes=5),
+        sync_interval: float = 0.05,
+        proof_cache_size: int = 100_000,
+    ) -> None:
+        self.store = store
+        self.identity = identity
+        self._resolve = resolve
+        self._clock = clock
+        self.max_batch = max_batch
+        self.max_skew = max_skew
+        self.max_age = max_age
+        self.answer_ttl = answer_ttl
+        self.sync_interval = sync_interval
+        self.state = RegistryState()
+        self._queue: asyncio.Queue[_Pending] = asyncio.Queue()
+        self._writer: asyncio.Task[None] | None = None
+        self._closing = False
+        self._synced_at = 0.0
+        self._sync_lock = asyncio.Lock()
+        self._checkpoint: StoredCheckpoint | None = None
+        self._proofs: OrderedDict[tuple[int, int], list[bytes]] = OrderedDict()
+        self._proof_cache_size = proof_cache_size
+        self.appended = 0
+        self.refused = 0
+
+    # -- lifecycle -----------------------------------------------------------
+
+    def now(self) -> datetime:
+        """The current instant, from the injected clock."""
+        return datetime.fromtimestamp(self._clock(), UTC)
+
+    async def start(self) -> None:
+        """Replay the log into memory and start the writer.
+
+        Raises:
+            NotInitializedError: the store has no genesis entry.
+            RegistryError: the genesis entry names another registry.
+        """
+        await self._catch_up(force=True)
+        if self.state.size == 0:
+            raise NotInitializedError(
+                "the registry has no log: run `didtrust registry init`"
+            )
+        genesis = self.state.genesis
+        if genesis.registry != str(self.identity.did):
+            raise RegistryError(
+                f"the log belongs to {genesis.registry}, not to {self.identity.did}"
+            )
+        self._writer = asyncio.create_task(self._write_loop(), name="registry-writer")
+        log.info(
+            "registry %s: %d entries, root authority %s",
+            self.identity.did,
+            self.state.size,
+            genesis.root,
+        )
+
+    async def stop(self) -> None:
+        """Stop taking statements, finish those queued, then stop the writer."""
+        self._closing = True
+        if self._writer is None:
+            return
+        await self._queue.join()
+        self._writer.cancel()
+        with suppress(asyncio.CancelledError):
+            await self._writer
+        self._writer = None
+
+    # -- replay --------------------------------------------------------------
+
+    async def _catch_up(self, *, force: bool = False) -> None:
+        """Apply entries other processes appended since we last looked."""
+        now = time.monotonic()
+        if not force and now - self._synced_at < self.sync_interval:
+            return
+        async with self._sync_lock:
+            size = await self.store.size()
+            await self._apply_from(self.store, size)
+            self._synced_at = time.monotonic()
+            if self._checkpoint is None or self._checkpoint.size != size:
+                self._checkpoint = await self.store.latest_checkpoint()
+
+    async def _apply_from(self, reader: Store | WriteTransaction, size: int) -> None:
+        while self.state.size < size:
+            start = self.state.size
+            chunk = await reader.entries(start, min(size, start + 1000))
+            for offset, raw in enumerate(chunk):
+                self.state.apply(start + offset, _ENTRY.validate_json(raw))
+
+    async def _rebuild(self) -> None:
+        """Throw the in-memory state away and replay the store (after a failure)."""
+        log.warning("rebuilding registry state from the store")
+        self.state = RegistryState()
+        self._checkpoint = None
+        self._proofs.clear()
+        await self._catch_up(force=True)
+
+    # -- writes --------------------------------------------------------------
+
+    async def submit(self, jws: str) -> Receipt:
+        """Verify a statement and append it to the log.
+
+        Raises:
+            StatementError: malformed, unsupported alg, unknown key, bad
+                signature (checked before anything is queued).
+            RejectedStatementError: refused by the rules (nothing written).
+            StorageError: the store failed (nothing acknowledged).
+            ServiceUnavailableError: the registry is shutting down.
+        """
+        if self._closing or self._writer is None:
+            raise ServiceUnavailableError("the registry is not taking statements")
+        header = peek_header(jws)
+        try:
+            document = await self._resolve(header.kid.did)
+        except ResolutionError as exc:
+            raise UnknownKeyError(
+                f"cannot resolve {header.kid.did}: {exc.error_type}: {exc.detail}"
+            ) from exc
+        verified = verify_statement(jws, did_document=document)
+        future: asyncio.Future[tuple[int, bytes, datetime]] = (
+            asyncio.get_running_loop().create_future()
+        )
+        await self._queue.put(_Pending(verified, future))
+        index, hashed, integrated = await asyncio.shield(future)
+        checkpoint = self._checkpoint
+        if checkpoint is None:  # pragma: no cover - set by the commit that answered us
+            raise ServiceUnavailableError("no checkpoint after the commit")
+        proof = await self._inclusion_proof(index, checkpoint.size)
+        return Receipt(index, hashed, integrated, checkpoint, proof)
+
+    async def _write_loop(self) -> None:
+        while True:
+            first = await self._queue.get()
+            batch = [first]
+            while len(batch) < self.max_batch and not self._queue.empty():
+                batch.append(self._queue.get_nowait())
+            try:
+                await self._commit(batch)
+            except Exception as exc:
+                log.exception("registry append failed; nothing from the batch was kept")
+                error = (
+                    exc
+                    if isinstance(exc, RegistryError)
+                    else ServiceUnavailableError(
+                        "the registry could not store the statement"
+                    )
+                )
+                for item in batch:
+                    if not item.future.done():
+                        item.future.set_exception(error)
+                with suppress(Exception):
+                    await self._rebuild()
+            finally:
+                for _ in batch:
+                    self._queue.task_done()
+
+    async def _commit(self, batch: Sequence[_Pending]) -> None:
+        now = self.now()
+        accepted: list[tuple[_Pending, StatementEntry, bytes]] = []
+        async with self.store.write() as tx:
+            await self._apply_from(tx, await tx.size())
+            for item in batch:
+                try:
+                    check_statement(
+                        self.state,
+                        item.statement.claims,
+                        now=now,
+                        registry_did=str(self.identity.did),
+                        max_skew=self.max_skew,
+                        max_age=self.max_age,
+                    )
+                except RegistryError as exc:
+                    self.refused += 1
+                    item.future.set_exception(exc)
+                    continue
+                entry = StatementEntry(jws=item.statement.jws, integrated_time=now)
+                # Applied before the commit so later statements of the batch see
+                # it; a failed commit rebuilds the state from the store.
+                self.state.apply(self.state.size, entry)
+                accepted.append((item, entry, leaf_bytes(entry)))
+            if not accepted:
+                return
+            appended = await tx.append([raw for _, _, raw in accepted])
+            await tx.add_jtis(
+                (item.statement.claims.jti, leaf.index)
+                for (item, _, _), leaf in zip(accepted, appended, strict=True)
+            )
+            size = appended[-1].index + 1
+            root = await tx.root()
+            note = sign_checkpoint(
+                Checkpoint(origin=self.identity.origin, size=size, root_hash=root),
+                self.identity.note_signer(),
+            )
+            await tx.put_checkpoint(size, root, note)
+        self._checkpoint = StoredCheckpoint(size=size, root_hash=root, note=note)
+        self.appended += len(accepted)
+        for (item, _, _), leaf in zip(accepted, appended, strict=True):
+            if not item.future.done():
+                item.future.set_result((leaf.index, leaf.leaf_hash, now))
+
+    # -- proofs --------------------------------------------------------------
+
+    async def checkpoint(self) -> StoredCheckpoint:
+        """The latest signed checkpoint (after catching up)."""
+        await self._catch_up()
+        if self._checkpoint is None:
+            raise NotInitializedError("the registry has no checkpoint yet")
+        return self._checkpoint
+
+    async def _inclusion_proof(self, index: int, tree_size: int) -> list[bytes]:
+        key = (index, tree_size)
+        proof = self._proofs.get(key)
+        if proof is None:
+            proof = await self.store.inclusion_proof(index, tree_size)
+            self._remember(key, proof)
+        return proof
+
+    def _remember(self, key: tuple[int, int], proof: list[bytes]) -> None:
+        self._proofs[key] = proof
+        if len(self._proofs) > self._proof_cache_size:
+            self._proofs.popitem(last=False)
+
+    async def evidence(
+        self, leaves: Iterable[int], *, consistency_from: int | None = None
+    ) -> dict[str, Any]:
+        """Each leaf's entry and inclusion proof to the latest checkpoint.
+
+        Raises:
+            ConsistencyProofError: ``consistency_from`` is beyond the tree.
+        """
+        checkpoint = await self.checkpoint()
+        indices = sorted(set(leaves))
+        missing = [i for i in indices if (i, checkpoint.size) not in self._proofs]
+        if missing:
+            proofs = await self.store.inclusion_proofs(missing, checkpoint.size)
+            for index, proof in zip(missing, proofs, strict=True):
+                self._remember((index, checkpoint.size), proof)
+        raw_entries = await self._entries(indices)
+        out: dict[str, Any] = {
+            "checkpoint": checkpoint.note.decode(),
+            "treeSize": checkpoint.size,
+            "leaves": {
+                str(i): {
+                    "entry": raw_entries[i].decode(),
+                    "inclusionProof": [
+                        b64(h) for h in self._proofs[(i, checkpoint.size)]
+                    ],
+                }
+                for i in indices
+            },
+        }
+        if consistency_from is not None:
+            proof = await self.store.consistency_proof(
+                consistency_from, checkpoint.size
+            )
+            out["consistency"] = {
+                "from": consistency_from,
+                "to": checkpoint.size,
+                "proof": [b64(h) for h in proof],
+            }
+        return out
+
+    async def _entries(self, indices: Sequence[int]) -> dict[int, bytes]:
+        out: dict[int, bytes] = {}
+        # Consecutive runs in one read each: chains are usually a few leaves.
+        run: list[int] = []
+        for index in [*indices, -2]:
+            if run and index != run[-1] + 1:
+                for offset, raw in enumerate(
+                    await self.store.entries(run[0], run[-1] + 1)
+                ):
+                    out[run[0] + offset] = raw
+                run = []
+            if index >= 0:
+                run.append(index)
+        return out
+
+    # -- queries -------------------------------------------------------------
+
+    async def entity(
+        self,
+        did: str,
+        at: datetime | None = None,
+        *,
+        consistency_from: int | None = None,
+    ) -> dict[str, Any]:
+        """Everything the log says about ``did`` as of ``at``, with proofs.
+
+        Raises:
+            UnknownEntityError: no statement names ``did``.
+        """
+        await self._catch_up()
+        evaluated = self.now()
+        at = at or evaluated
+        view = self.state.entity(did, at)
+        if view is None:
+            raise UnknownEntityError(f"{did} is not in the registry")
+        answer = _entity_json(view)
+        answer["registry"] = str(self.identity.did)
+        answer["timeEvaluated"] = format_time(evaluated)
+        answer["evidence"] = await self.evidence(
+            (0, *view.leaves), consistency_from=consistency_from
+        )
+        return answer
+
+    async def authorization(
+        self, query: dict[str, Any], *, consistency_from: int | None = None
+    ) -> dict[str, Any]:
+        """A TRQP v2 authorization answer, with evidence."""
+        return await self._trqp("authorized", query, consistency_from)
+
+    async def recognition(
+        self, query: dict[str, Any], *, consistency_from: int | None = None
+    ) -> dict[str, Any]:
+        """A TRQP v2 recognition answer, with evidence."""
+        return await self._trqp("recognized", query, consistency_from)
+
+    async def _trqp(
+        self, kind: str, query: dict[str, Any], consistency_from: int | None
+    ) -> dict[str, Any]:
+        await self._catch_up()
+        evaluated = self.now()
+        context = query.get("context") or {}
+        requested = context.get("time")
+        at = _parse_query_time(requested) if requested else evaluated
+        ask = self.state.authorized if kind == "authorized" else self.state.recognized
+        decision: Decision = ask(
+            query["entity_id"],
+            query["authority_id"],
+            query["action"],
+            query["resource"],
+            at,
+        )
+        answer: dict[str, Any] = {
+            "entity_id": query["entity_id"],
+            "authority_id": query["authority_id"],
+            "action": query["action"],
+            "resource": query["resource"],
+            kind: bool(decision),
+            "time_evaluated": format_time(evaluated),
+            "message": decision.message,
+        }
+        if requested:
+            answer["time_requested"] = requested
+        if context:
+            answer["context"] = context
+        answer["evidence"] = await self.evidence(
+            (0, *decision.leaves), consistency_from=consistency_from
+        )
+        return answer
+
+    async def list_entities(
+        self,
+        *,
+        at: datetime | None = None,
+        role: Role | None = None,
+        resource: str | None = None,
+        cursor: str | None = None,
+        limit: int = 100,
+    ) -> dict[str, Any]:
+        """A page of the DIDs effective at ``at``, by role and resource."""
+        await self._catch_up()
+        evaluated = self.now()
+        dids, next_cursor = self.state.list_entities(
+            at=at or evaluated, role=role, resource=resource, cursor=cursor, limit=limit
+        )
+        return {
+            "entities": dids,
+            "next": next_cursor,
+            "at": format_time(at or evaluated),
+            "timeEvaluated": format_time(evaluated),
+        }
+
+
+def _parse_query_time(value: Any) -> datetime:
+    if not isinstance(value, str):
+        raise ValueError("context.time must be an RFC 3339 string")
+    if not value.endswith(("Z", "z", "+00:00")):
+        raise ValueError("context.time must use the Z (+00:00) offset")
+    return parse_time(value)
+
+
+def _chain_json(link: ChainLink) -> dict[str, Any]:
+    return {
+        "authority": link.authority,
+        "subject": link.subject,
+        "role": str(link.role),
+        "scope": link.scope.model_dump(mode="json", exclude_none=True),
+        "leaf": link.leaf,
+        "leaves": list(link.leaves),
+    }
+
+
+def _event_json(event: HistoryEvent) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "act": str(event.act),
+        "at": format_time(event.at),
+        "leaf": event.leaf,
+        "recordedAt": format_time(event.recorded_at),
+    }
+    if event.reason:
+        out["reason"] = event.reason
+    return out
+
+
+def _accreditation_json(acc: AccreditationView) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "authority": acc.authority,
+        "role": str(acc.role),
+        "scope": acc.scope.model_dump(mode="json", exclude_none=True),
+        "validFrom": format_time(acc.valid_from),
+        "recordedAt": format_time(acc.recorded_at),
+        "status": str(acc.status),
+        "effective": acc.effective,
+        "leaf": acc.leaf,
+        "history": [_event_json(e) for e in acc.history],
+        "chain": [_chain_json(link) for link in acc.chain],
+    }
+    if acc.valid_until is not None:
+        out["validUntil"] = format_time(acc.valid_until)
+    if acc.status_since is not None:
+        out["statusSince"] = format_time(acc.status_since)
+    if acc.reason:
+        out["reason"] = acc.reason
+    return out
+
+
+def _entity_json(view: EntityView) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "entity": view.did,
+        "at": format_time(view.at),
+        "isRoot": view.is_root,
+        "roles": [str(r) for r in view.roles],
+        "accreditations": [_accreditation_json(a) for a in view.accreditations],
+    }
+    if view.subject is not None:
+        out["subject"] = view.subject.model_dump(mode="json", exclude_none=True)
+    return out
+
+
+def parse_entry(raw: bytes) -> GenesisEntry | StatementEntry:
+    """Parse one stored leaf.
+
+    Raises:
+        ValueError: not a log entry.
+    """
+    try:
+        return _ENTRY.validate_json(raw)
+    except ValidationError as exc:
+        raise ValueError(f"not a log entry: {exc.errors()[0]['msg']}") from None
