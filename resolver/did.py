@@ -52,6 +52,9 @@ _DID_URL_RE = re.compile(
     rf"(?:#((?:{_PCHAR}|[/?])*))?"
 )
 _BAD_PCT_RE = re.compile(r"%(?![0-9A-Fa-f]{2})")
+# The same grammar without percent-encoding, as plain character classes: the
+# common case, matched an order of magnitude faster than the alternation above.
+_FAST_DID_RE = re.compile(r"did:([a-z0-9]+):((?:[A-Za-z0-9._-]*:)*[A-Za-z0-9._-]+)")
 
 
 def _why_not_a_did(text: str) -> str:
@@ -104,12 +107,17 @@ class DID(str):
             raise InvalidDIDError(
                 f"DID is {len(value)} characters, over the limit of {MAX_DID_LENGTH}"
             )
-        m = _DID_RE.fullmatch(value)
+        m = _FAST_DID_RE.fullmatch(value) or _DID_RE.fullmatch(value)
         if m is None:
             raise InvalidDIDError(f"{_why_not_a_did(value)}")
+        return cls._trusted(value, m.group(1), m.group(2))
+
+    @classmethod
+    def _trusted(cls, value: str, method: str, msid: str) -> DID:
+        """Build a DID from parts a grammar match already vouched for."""
         did = super().__new__(cls, value)
-        did.method = m.group(1)
-        did.method_specific_id = m.group(2)
+        did.method = method
+        did.method_specific_id = msid
         return did
 
     @classmethod
@@ -189,6 +197,9 @@ def parse_did_url(text: str) -> DIDURL:
         raise InvalidDIDURLError(
             f"DID URL is {len(text)} characters, over the limit of {MAX_DID_LENGTH}"
         )
+    fast = _FAST_DID_RE.fullmatch(text)
+    if fast is not None:  # a plain DID: no path, query, fragment or '%'
+        return DIDURL(did=DID._trusted(text, fast.group(1), fast.group(2)))
     m = _DID_URL_RE.fullmatch(text)
     if m is None:
         # Tell a bad DID from a bad path/query/fragment, for the right error type.

@@ -56,6 +56,9 @@ log = logging.getLogger(__name__)
 
 RESOLUTION_CONTEXT: Final = "https://w3id.org/did-resolution/v1"
 PREFIX: Final = "/1.0/identifiers/"
+_FULL_PREFIX: Final = (
+    b'{"@context":"' + RESOLUTION_CONTEXT.encode() + b'","didDocument":'
+)
 
 STATUS_BY_ERROR: Final[Mapping[str, int]] = {
     # W3C DID Resolution, HTTP(S) binding: the one status table.
@@ -177,6 +180,10 @@ class ResolverRoutes:
         self.key = key
         self.max_identifier_length = min(max_identifier_length, MAX_DID_LENGTH)
         self.cors = cors
+        self._base_headers = {"Vary": "Accept"}
+        if cors:
+            self._base_headers["Access-Control-Allow-Origin"] = "*"
+            self._base_headers["Access-Control-Expose-Headers"] = "ETag"
 
     def routes(self) -> list[web.RouteDef]:
         """The route table to add to an application."""
@@ -220,6 +227,8 @@ class ResolverRoutes:
         body_options: Mapping[str, Any] | None,
     ) -> tuple[DIDURL, dict[str, Any]]:
         ident, query, encoded = self._split(request)
+        if not query and not body_options:  # the common case: nothing to split
+            return parse_did_url(ident), {}
         try:
             pairs = parse_qsl(query, keep_blank_values=True, errors="strict")
         except UnicodeDecodeError:
@@ -305,10 +314,7 @@ class ResolverRoutes:
     # -- rendering ---------------------------------------------------------
 
     def _headers(self, resolution: Resolution | None) -> dict[str, str]:
-        headers = {"Vary": "Accept"}
-        if self.cors:
-            headers["Access-Control-Allow-Origin"] = "*"
-            headers["Access-Control-Expose-Headers"] = "ETag"
+        headers = self._base_headers.copy()
         if resolution is None:
             headers["Cache-Control"] = "no-store"
         elif resolution.result.ttl is None:
@@ -358,13 +364,12 @@ class ResolverRoutes:
         if not_modified is not None:
             return not_modified
         headers["ETag"] = etag
-        meta = resolution.resolution_metadata("application/did+ld+json")
         body = b"".join(
             (
-                b'{"@context":"' + RESOLUTION_CONTEXT.encode() + b'","didDocument":',
+                _FULL_PREFIX,
                 resolution.document_bytes,
                 b',"didResolutionMetadata":',
-                _dumps(meta),
+                resolution.resolution_metadata_bytes,
                 b',"didDocumentMetadata":',
                 resolution.metadata_bytes,
                 b"}",

@@ -25,6 +25,7 @@ not know about HTTP: statuses and media types are the HTTP layer's business.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import json
 import logging
@@ -58,6 +59,7 @@ from resolver.models import (
 
 __all__ = [
     "CORE_OPTIONS",
+    "FULL_RESULT_CONTENT_TYPE",
     "UNSUPPORTED_SPEC_OPTIONS",
     "Dereferenced",
     "Resolution",
@@ -67,11 +69,16 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+FULL_RESULT_CONTENT_TYPE = "application/did+ld+json"
+"""The representation of the document inside a full resolution result."""
+
 CORE_OPTIONS = frozenset({"accept", "noCache"})
 """Options the Resolver itself understands, for every method."""
 
 UNSUPPORTED_SPEC_OPTIONS = frozenset({"versionId", "versionTime", "expandRelativeUrls"})
 """Options the DID Resolution spec defines that this resolver does not offer."""
+
+_ACCEPT_ONLY = frozenset({"accept"})
 
 _DID_PARAMETERS_UNSUPPORTED = frozenset(
     {"versionId", "versionTime", "hl", "transformKeys"}
@@ -108,6 +115,8 @@ class _Entry:
     etag: str
     expires: float
     """Monotonic instant after which the entry is stale (``inf``: never)."""
+    memo: dict[str, Resolution] = field(default_factory=dict, compare=False)
+    """The ``Resolution`` served on cache hits, built once (hot path)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,6 +139,8 @@ class Resolution:
     """A strong validator of the document bytes (quoted, per RFC 9110)."""
     stale_seconds: float | None = None
     """How long past its expiry a stale answer is, when served on error."""
+    resolution_metadata_bytes: bytes = b""
+    """``resolution_metadata(FULL_RESULT_CONTENT_TYPE)`` as compact JSON."""
 
     @property
     def document(self) -> JSONObject:
@@ -304,14 +315,26 @@ class Resolver:
         """
         did = did if isinstance(did, DID) else parse_did(did)
         driver = self.drivers.get(did.method)
-        options = self.check_options(driver, raw_options or {})
-        key = (did, options.cache_key(driver.options))
+        if not raw_options or raw_options.keys() <= _ACCEPT_ONLY:
+            # Hot path: no option that changes the answer, nothing to check
+            # beyond ``accept`` (informational for drivers).
+            accept = raw_options.get("accept") if raw_options else None
+            if accept is not None and not isinstance(accept, str):
+                raise InvalidOptionsError("option 'accept' must be a media type string")
+            options = ResolutionOptions(accept=accept)
+            key: tuple[Any, ...] = (did, ())
+        else:
+            options = self.check_options(driver, raw_options)
+            key = (did, options.cache_key(driver.options))
 
         if not options.no_cache:
             entry = self.cache.get(key)
             if entry is not None:
                 self.cache.hits += 1
-                return self._resolution(did, entry, cached=True)
+                hit = entry.memo.get("hit")
+                if hit is None or hit.did != did:
+                    hit = entry.memo["hit"] = self._resolution(did, entry, cached=True)
+                return hit
         task = None if options.no_cache else self._inflight.get(key)
         joined = task is not None
         if task is None:
@@ -348,7 +371,7 @@ class Resolver:
         cached: bool,
         stale_seconds: float | None = None,
     ) -> Resolution:
-        return Resolution(
+        resolution = Resolution(
             did=did,
             result=entry.result,
             driver=entry.driver,
@@ -360,6 +383,8 @@ class Resolver:
             etag=entry.etag,
             stale_seconds=stale_seconds,
         )
+        meta = _dumps(resolution.resolution_metadata(FULL_RESULT_CONTENT_TYPE))
+        return dataclasses.replace(resolution, resolution_metadata_bytes=meta)
 
     async def _fetch(
         self, driver: Driver, did: DID, options: ResolutionOptions, key: tuple[Any, ...]
