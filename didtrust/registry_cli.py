@@ -117,12 +117,9 @@ def add_registry_parser(sub: Any) -> argparse.ArgumentParser:
     )
 
     verify = cmds.add_parser("verify", help="check a registry answer offline")
-    try:  # TEMPORARY until registry_verify lands
-        from didtrust.registry_verify import add_arguments
+    from didtrust.registry_verify import add_arguments
 
-        add_arguments(verify)
-    except ModuleNotFoundError:
-        pass
+    add_arguments(verify)
     return registry
 
 
@@ -180,6 +177,9 @@ def run_key(args: argparse.Namespace) -> int:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     except FileExistsError:
         print(f"didtrust: {path} exists: refusing to overwrite a key", file=sys.stderr)
+        return EXIT_FAILED
+    except OSError as exc:
+        print(f"didtrust: cannot create {path}: {exc.strerror}", file=sys.stderr)
         return EXIT_FAILED
     with os.fdopen(fd, "wb") as fh:
         fh.write(pem)
@@ -345,7 +345,11 @@ def _sign(args: argparse.Namespace) -> int:
         claims["reason"] = args.reason
     jws = sign_statement(claims, private_key=private_key, kid=kid)
     if args.out:
-        Path(args.out).write_text(jws + "\n", encoding="ascii")
+        try:
+            Path(args.out).write_text(jws + "\n", encoding="ascii")
+        except OSError as exc:
+            print(f"didtrust: cannot write {args.out}: {exc.strerror}", file=sys.stderr)
+            return EXIT_FAILED
     else:
         print(jws)
     return EXIT_OK

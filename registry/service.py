@@ -71,6 +71,7 @@ __all__ = [
     "ServiceUnavailableError",
     "UnknownEntityError",
     "b64",
+    "entity_json",
     "genesis_leaf",
     "leaf_bytes",
     "parse_entry",
@@ -249,16 +250,27 @@ class RegistryService:
     # -- replay --------------------------------------------------------------
 
     async def _catch_up(self, *, force: bool = False) -> None:
-        """Apply entries other processes appended since we last looked."""
+        """Apply entries other processes appended since we last looked.
+
+        Returns only when no commit of this process is in progress: the writer
+        applies a batch to ``state`` before its transaction commits (and holds
+        ``_sync_lock`` until it has committed or rebuilt the state), so a
+        reader that went ahead could answer from entries that are not durable
+        and have no inclusion proof yet. The caller reads ``state`` without
+        awaiting anything in between.
+        """
         now = time.monotonic()
-        if not force and now - self._synced_at < self.sync_interval:
-            return
         async with self._sync_lock:
-            size = await self.store.size()
-            await self._apply_from(self.store, size)
-            self._synced_at = time.monotonic()
-            if self._checkpoint is None or self._checkpoint.size != size:
-                self._checkpoint = await self.store.latest_checkpoint()
+            if force or now - self._synced_at >= self.sync_interval:
+                await self._sync()
+
+    async def _sync(self) -> None:
+        """Apply the entries the store holds beyond ``state`` (under the lock)."""
+        size = await self.store.size()
+        await self._apply_from(self.store, size)
+        self._synced_at = time.monotonic()
+        if self._checkpoint is None or self._checkpoint.size != size:
+            self._checkpoint = await self.store.latest_checkpoint()
 
     async def _apply_from(self, reader: Store | WriteTransaction, size: int) -> None:
         while self.state.size < size:
@@ -268,12 +280,15 @@ class RegistryService:
                 self.state.apply(start + offset, _ENTRY.validate_json(raw))
 
     async def _rebuild(self) -> None:
-        """Throw the in-memory state away and replay the store (after a failure)."""
+        """Throw the in-memory state away and replay the store (after a failure).
+
+        The caller holds ``_sync_lock``.
+        """
         log.warning("rebuilding registry state from the store")
         self.state = RegistryState()
         self._checkpoint = None
         self._proofs.clear()
-        await self._catch_up(force=True)
+        await self._sync()
 
     # -- writes --------------------------------------------------------------
 
@@ -328,13 +343,23 @@ class RegistryService:
                 for item in batch:
                     if not item.future.done():
                         item.future.set_exception(error)
-                with suppress(Exception):
-                    await self._rebuild()
             finally:
                 for _ in batch:
                     self._queue.task_done()
 
     async def _commit(self, batch: Sequence[_Pending]) -> None:
+        # Under the sync lock: readers must not see the batch's entries before
+        # they are durable, nor apply entries of other processes concurrently
+        # (both would apply the same index).
+        async with self._sync_lock:
+            try:
+                await self._commit_locked(batch)
+            except BaseException:
+                with suppress(Exception):
+                    await self._rebuild()
+                raise
+
+    async def _commit_locked(self, batch: Sequence[_Pending]) -> None:
         now = self.now()
         accepted: list[tuple[_Pending, StatementEntry, bytes]] = []
         async with self.store.write() as tx:
@@ -475,7 +500,7 @@ class RegistryService:
         view = self.state.entity(did, at)
         if view is None:
             raise UnknownEntityError(f"{did} is not in the registry")
-        answer = _entity_json(view)
+        answer = entity_json(view)
         answer["registry"] = str(self.identity.did)
         answer["timeEvaluated"] = format_time(evaluated)
         answer["evidence"] = await self.evidence(
@@ -605,7 +630,8 @@ def _accreditation_json(acc: AccreditationView) -> dict[str, Any]:
     return out
 
 
-def _entity_json(view: EntityView) -> dict[str, Any]:
+def entity_json(view: EntityView) -> dict[str, Any]:
+    """An entity view as served (the client replays evidence and compares)."""
     out: dict[str, Any] = {
         "entity": view.did,
         "at": format_time(view.at),
