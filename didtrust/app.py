@@ -9,6 +9,7 @@ bare 500 (never a traceback).
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 from typing import Any
@@ -26,7 +27,7 @@ from registry.service import RegistryService
 from registry.sqlite import SqliteStore
 from resolver.did import DID
 from resolver.driver import DriverRegistry
-from resolver.errors import ResolutionError
+from resolver.errors import NotFoundError, ResolutionError
 from resolver.fetch import Fetcher
 from resolver.http import ResolverRoutes, status_for
 from resolver.service import ResolutionCache, Resolver
@@ -119,7 +120,21 @@ async def _resolver_service(
     yield
 
 
-async def registry_service(app: web.Application) -> AsyncIterator[None]:
+def registry_service(
+    clock: Callable[[], float] = time.time,
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    """A cleanup context that opens the registry, its clock being ``clock``."""
+
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        async for _ in _registry_service(app, clock):
+            yield
+
+    return ctx
+
+
+async def _registry_service(
+    app: web.Application, clock: Callable[[], float]
+) -> AsyncIterator[None]:
     """Open the registry's store and start its service, if it was initialised.
 
     Without a key file the server still resolves DIDs; registry routes then
@@ -138,13 +153,19 @@ async def registry_service(app: web.Application) -> AsyncIterator[None]:
     resolver = app[RESOLVER]
 
     async def resolve(did: DID) -> dict[str, Any]:
-        return (await resolver.resolve(did)).document
+        resolution = await resolver.resolve(did)
+        # A deactivated DID's keys sign nothing any more (DID Core §7.1.2),
+        # even if its driver still returns the last document.
+        if resolution.result.deactivated:
+            raise NotFoundError(f"{did} is deactivated")
+        return resolution.document
 
     store = await SqliteStore.open(settings.registry_database)
     service = RegistryService(
         store=store,
         identity=identity,
         resolve=resolve,
+        clock=clock,
         max_batch=settings.registry_max_batch,
         max_skew=timedelta(seconds=settings.registry_max_skew),
         max_age=timedelta(seconds=settings.registry_max_age),
@@ -204,13 +225,18 @@ async def ready(request: web.Request) -> web.Response:
 
 
 def create_app(
-    settings: Settings, *, registry: DriverRegistry | None = None
+    settings: Settings,
+    *,
+    registry: DriverRegistry | None = None,
+    clock: Callable[[], float] = time.time,
 ) -> web.Application:
     """Build the application for ``settings``; resources start with it.
 
     Args:
         settings: The configuration.
         registry: Drivers to use instead of those ``settings`` name (tests).
+        clock: The trust registry's wall clock, seconds since the epoch
+            (tests set it to replay years of accreditations).
     """
     app = web.Application(
         middlewares=[error_middleware],
@@ -225,7 +251,7 @@ def create_app(
     app[SETTINGS] = settings
     app.cleanup_ctx.append(fetcher_ctx)
     app.cleanup_ctx.append(resolver_service(registry))
-    app.cleanup_ctx.append(registry_service)
+    app.cleanup_ctx.append(registry_service(clock))
     routes = ResolverRoutes(
         RESOLVER,
         max_identifier_length=settings.max_did_length,

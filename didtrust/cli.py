@@ -25,6 +25,7 @@ from typing import Any
 
 from didtrust import __version__
 from didtrust.settings import Settings, SettingsError
+from registry.identity import KeyFileError
 from resolver.errors import ResolutionError
 
 __all__ = ["main"]
@@ -105,7 +106,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(
             resolve_command(settings, args.identifier, args.accept, options)
         )
-    except SettingsError as exc:
+    except (SettingsError, KeyFileError) as exc:
         print(f"didtrust: {exc}", file=sys.stderr)
         return EXIT_USAGE
 
@@ -153,7 +154,16 @@ def _run_worker(settings: Settings, reuse_port: bool) -> None:
 
 
 def serve(settings: Settings) -> int:
-    """Serve HTTP with ``settings.workers`` processes sharing the port."""
+    """Serve HTTP with ``settings.workers`` processes sharing the port.
+
+    Raises:
+        KeyFileError: the registry key file exists but cannot be used (checked
+            here, once, rather than as a traceback in every worker).
+    """
+    from registry.identity import load_key_file
+
+    if settings.registry_key_file.exists():
+        load_key_file(settings.registry_key_file)
     log.info(
         "didtrust %s serving on http://%s:%d with %d worker(s)",
         __version__,

@@ -245,7 +245,7 @@ class NoteVerifier:
             InvalidKeyError: The string is malformed, names another signature
                 type than Ed25519, or its key ID does not match the key.
         """
-        parts = vkey.split("+")
+        parts = vkey.split("+", 2)  # base64 may itself contain "+"
         if len(parts) != 3 or not _HEX_ID_RE.fullmatch(parts[1]):
             raise InvalidKeyError("verifier key is not <name>+<8 hex>+<base64>")
         name, hex_id, key_text = parts

@@ -12,6 +12,8 @@ durable. If the commit fails, the in-memory state is rebuilt from the store.
 Reads: the state is a deterministic replay of the log, kept in memory and
 brought up to date with entries other worker processes appended (checked at
 most every ``sync_interval`` seconds, and always after this process writes).
+A read waits for a commit in progress in this process, so it never answers
+from a batch that is not yet durable (nor has an inclusion proof).
 Every answer carries the leaves it depends on, each with its inclusion proof to
 one signed checkpoint, so it can be checked offline.
 """
@@ -312,10 +314,14 @@ class RegistryService:
                 f"cannot resolve {header.kid.did}: {exc.error_type}: {exc.detail}"
             ) from exc
         verified = verify_statement(jws, did_document=document)
+        # Checked again: stop() may have run while the kid was being resolved,
+        # and nobody would take a statement queued after it.
+        if self._closing or self._writer is None:
+            raise ServiceUnavailableError("the registry is not taking statements")
         future: asyncio.Future[tuple[int, bytes, datetime]] = (
             asyncio.get_running_loop().create_future()
         )
-        await self._queue.put(_Pending(verified, future))
+        self._queue.put_nowait(_Pending(verified, future))
         index, hashed, integrated = await asyncio.shield(future)
         checkpoint = self._checkpoint
         if checkpoint is None:  # pragma: no cover - set by the commit that answered us
@@ -435,10 +441,14 @@ class RegistryService:
         """
         checkpoint = await self.checkpoint()
         indices = sorted(set(leaves))
-        missing = [i for i in indices if (i, checkpoint.size) not in self._proofs]
+        # Kept here, not re-read from the cache: the cache may evict a proof
+        # while this answer is being put together.
+        proofs = {i: self._proofs.get((i, checkpoint.size)) for i in indices}
+        missing = [i for i, proof in proofs.items() if proof is None]
         if missing:
-            proofs = await self.store.inclusion_proofs(missing, checkpoint.size)
-            for index, proof in zip(missing, proofs, strict=True):
+            found = await self.store.inclusion_proofs(missing, checkpoint.size)
+            for index, proof in zip(missing, found, strict=True):
+                proofs[index] = proof
                 self._remember((index, checkpoint.size), proof)
         raw_entries = await self._entries(indices)
         out: dict[str, Any] = {
@@ -447,9 +457,7 @@ class RegistryService:
             "leaves": {
                 str(i): {
                     "entry": raw_entries[i].decode(),
-                    "inclusionProof": [
-                        b64(h) for h in self._proofs[(i, checkpoint.size)]
-                    ],
+                    "inclusionProof": [b64(h) for h in proofs[i] or ()],
                 }
                 for i in indices
             },

@@ -166,3 +166,15 @@ def test_serve_answers_resolution_and_stops_cleanly(workers: int, tmp_path: Path
             raise
     assert proc.returncode == 0, err.decode()
     assert b"Traceback" not in err
+
+
+def test_serve_with_an_exposed_registry_key_exits_with_a_message(tmp_path):
+    key = tmp_path / "registry-key.json"
+    key.write_text("{}")
+    key.chmod(0o644)
+    out = run(
+        "serve", "--port", str(free_port()), env={"DIDTRUST_DATA_DIR": str(tmp_path)}
+    )
+    assert out.returncode == 2
+    assert "readable by other users" in out.stderr
+    assert "Traceback" not in out.stderr

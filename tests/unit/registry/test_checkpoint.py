@@ -525,3 +525,12 @@ def test_error_tree():
     assert issubclass(SignatureError, CheckpointError)
     assert issubclass(CheckpointError, RegistryError)
     assert issubclass(InvalidKeyError, ValueError)
+
+
+@pytest.mark.parametrize("seed_byte", range(16))
+def test_vkey_round_trips_when_its_base64_contains_plus(seed_byte):
+    # Standard base64 of the key often holds "+": the parser must split the
+    # vkey on its first two "+" only (key names cannot contain "+").
+    signer = NoteSigner.from_seed("example.com/log", bytes([seed_byte]) * 32)
+    vkey = signer.verifier.vkey()
+    assert NoteVerifier.from_vkey(vkey) == signer.verifier

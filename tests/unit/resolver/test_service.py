@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import pytest
 
@@ -236,7 +237,7 @@ async def test_stale_if_error_does_not_hide_non_fetch_errors(driver):
 
 # -- dereferencing ------------------------------------------------------------
 
-SERVICES = [
+SERVICES: list[dict[str, Any]] = [
     {
         "id": "#files",
         "type": "LinkedDomains",
