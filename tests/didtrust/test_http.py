@@ -279,3 +279,17 @@ async def test_driver_crash_is_500_without_traceback(static_client, static_drive
     assert "secret internals" not in text
     body = json.loads(text)
     assert body["didResolutionMetadata"]["error"]["type"] == ERR + "INTERNAL_ERROR"
+
+
+async def test_request_line_over_the_limit_is_refused_not_crashed(static_client):
+    # 10,000 characters: past the server's 8 KiB request-line limit.
+    resp = await raw_get(static_client, BASE + "did:example:" + "a" * 10_000)
+    assert resp.status in (400, 414)
+    follow = await static_client.get(BASE + EXAMPLE_DID)
+    assert follow.status == 200
+
+
+async def test_request_line_limit_applies_before_routing(static_client):
+    # Not a resolver route: only the server's parser limit can refuse this.
+    resp = await raw_get(static_client, "/" + "x" * 9_000)
+    assert resp.status in (400, 414)

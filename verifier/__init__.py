@@ -1,0 +1,1 @@
+"""Credential verification: Data Integrity, VC-JOSE/JWT, status lists, registry trust."""
