@@ -48,6 +48,7 @@ a JWS string is not a unique name for a statement: use its ``jti``.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
@@ -381,6 +382,27 @@ def _find_method(
     return vm
 
 
+@functools.lru_cache(maxsize=4096)
+def _multibase_key(
+    vm_type: str, value: str
+) -> tuple[CryptographyPublicKey, tuple[tuple[str, str], ...]]:
+    """Decode and check a Multikey once: the same authority signs many statements.
+
+    Raises:
+        UnknownKeyError: not a key that can sign statements.
+        ResolutionError: the multibase value is not a valid key.
+    """
+    key = decode_multikey(value)
+    if vm_type == "Ed25519VerificationKey2020" and key.key_type != "ed25519-pub":
+        raise UnknownKeyError(
+            f"an Ed25519VerificationKey2020 holds a {key.key_type} key"
+        )
+    members = key.jwk_dict()
+    if members is None:
+        raise UnknownKeyError(f"{key.key_type} keys cannot sign statements")
+    return key.to_cryptography(), tuple(members.items())
+
+
 def _method_key(
     vm: Mapping[str, Any], alg: str
 ) -> tuple[CryptographyPublicKey, dict[str, str]]:
@@ -407,17 +429,11 @@ def _method_key(
             _check_jwk_restrictions(jwk, alg)
             return checked.key, checked.members()
         if vm_type in _MULTIBASE_TYPES and material == ["publicKeyMultibase"]:
-            key = decode_multikey(vm["publicKeyMultibase"])
-            if vm_type == "Ed25519VerificationKey2020" and key.key_type != (
-                "ed25519-pub"
-            ):
-                raise UnknownKeyError(
-                    f"an Ed25519VerificationKey2020 holds a {key.key_type} key"
-                )
-            members = key.jwk_dict()
-            if members is None:
-                raise UnknownKeyError(f"{key.key_type} keys cannot sign statements")
-            return key.to_cryptography(), members
+            value = vm["publicKeyMultibase"]
+            if not isinstance(value, str):
+                raise UnknownKeyError("publicKeyMultibase is not a string")
+            crypto_key, items = _multibase_key(vm_type, value)
+            return crypto_key, dict(items)
     except ResolutionError as err:
         raise UnknownKeyError(f"verification method key is invalid: {err}") from None
     raise UnknownKeyError(

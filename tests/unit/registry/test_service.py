@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import sqlite3
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -39,6 +40,7 @@ from registry.service import (
 from registry.sqlite import SqliteStore
 from registry.state import RegistryState
 from registry.statements import UnknownKeyError
+from registry.store import StorageError
 from resolver.did import DID
 from tests.registry_fixtures import (
     ACCREDITOR,
@@ -580,3 +582,32 @@ async def test_time_travel_answers_as_of_the_requested_instant(registry):
     # Both carry proofs to the same, current checkpoint.
     assert then["evidence"]["checkpoint"] == now["evidence"]["checkpoint"]
     assert set(now["evidence"]["leaves"]) >= {"0", "1", "2", "3"}
+
+
+async def test_service_refuses_a_log_whose_leaf_was_rewritten_behind_its_back(
+    registry: Registry,
+):
+    await registry.service.submit(
+        registry.statement(
+            sub=ACCREDITOR.did,
+            act="accredit",
+            role="accreditor",
+            scope={"actions": list(ACCREDIT_DIPLOMAS), "resources": ["Diploma"]},
+        )
+    )
+    await close_service(registry.service)
+    # Someone with file access edits a leaf (dropping the store's guard first).
+    # The edit keeps the entry well formed (only its integrated time changes),
+    # so only the Merkle root can tell.
+    with sqlite3.connect(registry.path) as conn:
+        (data,) = conn.execute("SELECT data FROM leaf WHERE idx = 1").fetchone()
+        edited = bytes(data).replace(b'"integratedTime":"20', b'"integratedTime":"19')
+        assert edited != bytes(data)
+        for (name,) in conn.execute(
+            "SELECT name FROM sqlite_master"
+            " WHERE type = 'trigger' AND tbl_name = 'leaf'"
+        ).fetchall():
+            conn.execute(f"DROP TRIGGER {name}")
+        conn.execute("UPDATE leaf SET data = ? WHERE idx = 1", (edited,))
+    with pytest.raises(StorageError, match="disagrees with the stored leaves"):
+        await open_service(registry.path, registry.identity, registry.clock)
