@@ -55,6 +55,7 @@ from typing import Protocol
 
 import aiohttp
 import base58
+import yarl
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
@@ -551,7 +552,7 @@ class PythonLoad:
         connector = aiohttp.TCPConnector(limit=self.connections)
         timeout = aiohttp.ClientTimeout(total=10)
         async with aiohttp.ClientSession(
-            base, connector=connector, timeout=timeout, auto_decompress=False
+            connector=connector, timeout=timeout, auto_decompress=False
         ) as session:
             loop = asyncio.get_running_loop()
             deadline = loop.time() + duration
@@ -565,7 +566,9 @@ class PythonLoad:
                     left -= 1
                     started = time.perf_counter()
                     try:
-                        async with session.get(path) as resp:
+                        # encoded=True: send the path as written (did:web's %3A).
+                        url = yarl.URL(base.rstrip("/") + path, encoded=True)
+                        async with session.get(url) as resp:
                             await resp.read()
                             if resp.status >= 400:
                                 errors += 1
