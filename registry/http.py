@@ -32,7 +32,6 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
-from registry.answers import sign_answer
 from registry.errors import ProofError, RegistryError
 from registry.models import Role, parse_time
 from registry.rules import (
@@ -426,21 +425,8 @@ class RegistryRoutes:
         accept = request.headers.get("Accept", "")
         if "application/jwt" not in accept:
             return web.json_response(answer, headers={"Cache-Control": "no-cache"})
-        evaluated = service.now()
-        at = parse_time(at_text) if at_text else _trqp_instant(answer, evaluated)
-        token = sign_answer(
-            answer,
-            identity=service.identity,
-            query=query,
-            at=at,
-            evaluated=evaluated,
-            ttl=service.answer_ttl,
-            checkpoint={
-                "origin": service.identity.origin,
-                "size": answer["evidence"]["treeSize"],
-                "note": answer["evidence"]["checkpoint"],
-            },
-        )
+        at = parse_time(at_text) if at_text else _trqp_instant(answer, service.now())
+        token = service.sign_answer(answer, query, at)
         return web.Response(
             text=token,
             content_type="application/jwt",

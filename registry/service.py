@@ -26,7 +26,7 @@ import gc
 import logging
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -35,6 +35,7 @@ from typing import Any
 import rfc8785
 from pydantic import TypeAdapter, ValidationError
 
+from registry.answers import sign_answer
 from registry.checkpoint import Checkpoint, sign_checkpoint
 from registry.errors import RegistryError
 from registry.identity import RegistryIdentity
@@ -258,6 +259,30 @@ class RegistryService:
         with suppress(asyncio.CancelledError):
             await self._writer
         self._writer = None
+
+    @property
+    def root_authority(self) -> str:
+        """The DID of the root authority named at ``registry init``."""
+        return self.state.root
+
+    def sign_answer(
+        self, answer: Mapping[str, Any], query: Mapping[str, Any], at: datetime
+    ) -> str:
+        """``answer`` to ``query`` as a JWS by the registry key."""
+        evidence = answer["evidence"]
+        return sign_answer(
+            answer,
+            identity=self.identity,
+            query=query,
+            at=at,
+            evaluated=self.now(),
+            ttl=self.answer_ttl,
+            checkpoint={
+                "origin": self.identity.origin,
+                "size": evidence["treeSize"],
+                "note": evidence["checkpoint"],
+            },
+        )
 
     # -- replay --------------------------------------------------------------
 
