@@ -17,7 +17,7 @@ from typing import Any
 from aiohttp import web
 
 from didtrust import __version__
-from didtrust.appkeys import FETCHER, REGISTRY, RESOLVER, SETTINGS
+from didtrust.appkeys import FETCHER, REGISTRY, RESOLVER, SETTINGS, VERIFIER
 from didtrust.plugins import build_registry
 from didtrust.settings import Settings
 from drivers.web import WebDriver
@@ -31,6 +31,9 @@ from resolver.errors import NotFoundError, ResolutionError
 from resolver.fetch import Fetcher
 from resolver.http import ResolverRoutes, status_for
 from resolver.service import ResolutionCache, Resolver
+from verifier.http import VerifierRoutes
+from verifier.service import CredentialVerifier
+from verifier.status import StatusChecker
 
 __all__ = ["create_app", "problem_response"]
 
@@ -150,16 +153,7 @@ async def _registry_service(
         yield
         return
     identity = load_key_file(settings.registry_key_file)
-    resolver = app[RESOLVER]
-
-    async def resolve(did: DID) -> dict[str, Any]:
-        resolution = await resolver.resolve(did)
-        # A deactivated DID's keys sign nothing any more (DID Core §7.1.2),
-        # even if its driver still returns the last document.
-        if resolution.result.deactivated:
-            raise NotFoundError(f"{did} is deactivated")
-        return resolution.document
-
+    resolve = document_resolver(app[RESOLVER])
     store = await SqliteStore.open(settings.registry_database)
     service = RegistryService(
         store=store,
@@ -178,6 +172,51 @@ async def _registry_service(
     finally:
         await service.stop()
         await store.close()
+
+
+def document_resolver(resolver: Resolver) -> Callable[[DID], Awaitable[dict[str, Any]]]:
+    """Resolve a DID to the document whose keys may sign (for statements, proofs).
+
+    A deactivated DID's keys sign nothing any more (DID Core §7.1.2), even if
+    its driver still returns the last document.
+    """
+
+    async def resolve(did: DID) -> dict[str, Any]:
+        resolution = await resolver.resolve(did)
+        if resolution.result.deactivated:
+            raise NotFoundError(f"{did} is deactivated")
+        return resolution.document
+
+    return resolve
+
+
+def build_verifier(
+    resolver: Resolver,
+    fetcher: Fetcher,
+    registry: RegistryService | None,
+    *,
+    clock: Callable[[], float] = time.time,
+) -> CredentialVerifier:
+    """A credential verifier over the app's resolver, fetcher and registry."""
+    verifier = CredentialVerifier(
+        resolve=document_resolver(resolver), trust=registry, clock=clock
+    )
+    verifier.use_status(StatusChecker(fetcher, verifier.check_secured, clock=clock))
+    return verifier
+
+
+def verifier_service(
+    clock: Callable[[], float],
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    """A cleanup context building the verifier once the registry is up."""
+
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        app[VERIFIER] = build_verifier(
+            app[RESOLVER], app[FETCHER], app.get(REGISTRY), clock=clock
+        )
+        yield
+
+    return ctx
 
 
 def _did_document_path(identity: RegistryIdentity) -> str | None:
@@ -252,6 +291,7 @@ def create_app(
     app.cleanup_ctx.append(fetcher_ctx)
     app.cleanup_ctx.append(resolver_service(registry))
     app.cleanup_ctx.append(registry_service(clock))
+    app.cleanup_ctx.append(verifier_service(clock))
     routes = ResolverRoutes(
         RESOLVER,
         max_identifier_length=settings.max_did_length,
@@ -259,6 +299,7 @@ def create_app(
     )
     app.router.add_routes(routes.routes())
     app.router.add_routes(RegistryRoutes(REGISTRY).routes())
+    app.router.add_routes(VerifierRoutes(VERIFIER).routes())
     app.router.add_get("/.well-known/did.json", registry_did_document)
     app.router.add_get("/{path:.+}/did.json", registry_did_document)
     app.router.add_get("/health", health)

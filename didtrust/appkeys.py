@@ -12,8 +12,9 @@ from didtrust.settings import Settings
 from registry.service import RegistryService
 from resolver.fetch import Fetcher
 from resolver.service import Resolver
+from verifier.service import CredentialVerifier
 
-__all__ = ["FETCHER", "REGISTRY", "RESOLVER", "SETTINGS"]
+__all__ = ["FETCHER", "REGISTRY", "RESOLVER", "SETTINGS", "VERIFIER"]
 
 SETTINGS = web.AppKey("settings", Settings)
 """The settings the application was built with."""
@@ -23,3 +24,5 @@ FETCHER = web.AppKey("fetcher", Fetcher)
 """The hardened outbound fetcher (did:web, later status lists)."""
 REGISTRY = web.AppKey("registry", RegistryService)
 """The registry service; absent until ``didtrust registry init`` has been run."""
+VERIFIER = web.AppKey("verifier", CredentialVerifier)
+"""The credential verifier (uses the resolver, the registry and the fetcher)."""

@@ -72,9 +72,11 @@ def _parser() -> argparse.ArgumentParser:
         help="a resolution option, e.g. publicKeyFormat=JsonWebKey2020 (repeatable)",
     )
     from didtrust.registry_cli import add_key_parser, add_registry_parser
+    from didtrust.verify_cli import add_verify_parser
 
     add_registry_parser(sub)
     add_key_parser(sub)
+    add_verify_parser(sub)
     return parser
 
 
@@ -102,6 +104,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             from didtrust.registry_cli import run_registry
 
             return asyncio.run(run_registry(args, settings))
+        if args.command == "verify":
+            from didtrust.verify_cli import run_verify
+
+            return asyncio.run(run_verify(args, settings))
         options = _parse_options(args.option)
         return asyncio.run(
             resolve_command(settings, args.identifier, args.accept, options)

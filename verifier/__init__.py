@@ -1,1 +1,1 @@
-"""Credential verification: Data Integrity, VC-JOSE/JWT, status lists, registry trust."""
+"""Credential verification: Data Integrity, VC-JOSE/JWT, status lists, trust."""
