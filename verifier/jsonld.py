@@ -110,8 +110,9 @@ class JsonLdLimits:
     """Most distinct blank nodes in the dataset."""
     max_work: int = 100_000
     """Budget of RDFC-1.0 steps: each Hash N-Degree Quads call costs one plus the
-    quads of its blank node, each permutation tried costs one. A poison graph of
-    seven mutually linked blank nodes needs about 600 000; real credentials 0."""
+    quads of its blank node, each permutation tried costs one. Blank nodes all
+    linked to each other need 8 445 steps for five, 77 106 for six and 766 171
+    for seven; real credentials need 0."""
 
 
 DEFAULT_LIMITS: Final = JsonLdLimits()
