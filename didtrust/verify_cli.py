@@ -56,7 +56,7 @@ def _read(path: str) -> Any:
     if stripped.startswith("{"):
         try:
             return json.loads(stripped)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise SettingsError(f"{path} is not JSON: {exc}") from exc
     return stripped
 
@@ -86,7 +86,11 @@ async def run_verify(args: argparse.Namespace, settings: Settings) -> int:
     from resolver.service import Resolver
     from verifier.http import unwrap
 
-    credential = unwrap(_read(args.file))
+    try:
+        credential = unwrap(_read(args.file))
+    except VerificationError as exc:
+        print(f"didtrust: not a credential: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     async with AsyncExitStack() as stack:
         fetcher = await stack.enter_async_context(Fetcher.open(settings.fetch_policy()))
         resolver = Resolver(

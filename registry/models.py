@@ -67,7 +67,10 @@ def parse_time(value: str) -> datetime:
 
 def format_time(value: datetime) -> str:
     """Render an instant as RFC 3339 UTC with ``Z`` (seconds precision)."""
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    # isoformat() is several times faster than strftime() on this hot path
+    # (answers render a dozen instants each); years below 1000 keep 4 digits.
+    utc = value if value.tzinfo is UTC else value.astimezone(UTC)
+    return utc.replace(tzinfo=None, microsecond=0).isoformat() + "Z"
 
 
 def _utc(value: datetime) -> datetime:

@@ -4,7 +4,9 @@ Body: ``{"verifiableCredential": <credential>, "options": {...}}`` where the
 credential is a JSON-LD credential with Data Integrity proofs, a compact
 VC-JOSE/VC-JWT string, or an ``EnvelopedVerifiableCredential`` whose ``id``
 is a ``data:application/vc+jwt,<token>`` URL. A bare credential (no wrapper)
-is accepted too.
+is accepted too, and so is a bare compact JWS (e.g. ``application/vc+jwt``). A
+body declared as JSON (``application/json`` or any ``+json`` type) must parse
+as JSON; an undeclared one is JSON when it starts like JSON.
 
 Answer: 200 with the report (``verified``, ``checks``, ``warnings``,
 ``errors`` and each check's detail) whether or not the credential verified; 400
@@ -40,6 +42,8 @@ def unwrap(body: Any) -> Any:
         BadRequestError: nothing that could be a credential.
     """
     if isinstance(body, str):
+        if not body.strip():
+            raise BadRequestError("the body is empty")
         return body.strip()
     if not isinstance(body, dict):
         raise BadRequestError("the body must be a JSON object or a compact JWS")
@@ -91,9 +95,16 @@ class VerifierRoutes:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
             return _problem(400, "bad request", "the body is not UTF-8")
+        # A JSON media type promises JSON: anything else in it is malformed,
+        # not a token to try. Without one, a body that looks like JSON is JSON
+        # and anything else is a compact JWS (application/vc+jwt).
+        media = request.content_type
+        declared_json = media == "application/json" or media.endswith("+json")
         try:
             body: Any = (
-                json.loads(text) if text.lstrip()[:1] in ("{", "[", '"') else text
+                json.loads(text)
+                if declared_json or text.lstrip()[:1] in ("{", "[", '"')
+                else text
             )
         except (ValueError, RecursionError):
             return _problem(400, "bad request", "the body is not JSON")

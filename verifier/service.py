@@ -115,6 +115,12 @@ class VerificationReport:
         self.checks.append(Check(name, status, detail, data))
 
     @property
+    def verified_proofs(self) -> bool:
+        """True when at least one proof passed and none failed."""
+        proofs = [c for c in self.checks if c.name == "proof"]
+        return bool(proofs) and all(c.status is CheckStatus.PASSED for c in proofs)
+
+    @property
     def verified(self) -> bool:
         """True when no check failed and at least one proof passed."""
         return not any(c.status is CheckStatus.FAILED for c in self.checks) and any(
@@ -194,6 +200,26 @@ def _depth_ok(value: Any, limit: int) -> bool:
     return True
 
 
+def _utf8_size(value: Any) -> int:
+    """Bytes of ``value`` as compact UTF-8 JSON.
+
+    Raises:
+        MalformedCredentialError: a string holds a lone surrogate (an
+            escaped U+D800 to U+DFFF parses as JSON but is no Unicode text;
+            RFC 7493 §2.1). Left in, it would fail later where the
+            credential's values are hashed (JCS of the registry query), far
+            from the input.
+    """
+    try:
+        return len(
+            json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+        )
+    except UnicodeEncodeError:
+        raise MalformedCredentialError(
+            "the credential holds a lone surrogate (u+d800 to u+dfff), not text"
+        ) from None
+
+
 def _issuer_of(credential: Mapping[str, Any]) -> tuple[str | None, str | None]:
     issuer = credential.get("issuer")
     if isinstance(issuer, str):
@@ -254,7 +280,8 @@ class CredentialVerifier:
 
         Raises:
             MalformedCredentialError: it is neither a JSON object nor a
-                compact JWS, or it is too large or too deeply nested.
+                compact JWS, or it is too large, too deeply nested or holds
+                a lone surrogate.
         """
         now = self.now()
         report = VerificationReport()
@@ -263,15 +290,15 @@ class CredentialVerifier:
             if document is None:
                 return report
         elif isinstance(credential, dict):
-            size = len(json.dumps(credential, separators=(",", ":")))
+            if not _depth_ok(credential, MAX_DEPTH):
+                raise MalformedCredentialError(
+                    f"credential nests deeper than {MAX_DEPTH}"
+                )
+            size = _utf8_size(credential)
             if size > MAX_CREDENTIAL_BYTES:
                 raise MalformedCredentialError(
                     f"credential is {size} bytes, over the limit of "
                     f"{MAX_CREDENTIAL_BYTES}"
-                )
-            if not _depth_ok(credential, MAX_DEPTH):
-                raise MalformedCredentialError(
-                    f"credential nests deeper than {MAX_DEPTH}"
                 )
             document = credential
             report.format = "data-integrity"
@@ -283,7 +310,14 @@ class CredentialVerifier:
                 "a credential is a JSON object or a compact JWS"
             )
         self._check_validity(document, report, now)
-        await self._check_status(document, report, now)
+        if report.verified_proofs:
+            await self._check_status(document, report, now)
+        elif document.get("credentialStatus") is not None:
+            # Only a credential whose proofs hold may make this server fetch
+            # anything: otherwise anyone could have it fetch URLs of their choice.
+            report.add(
+                "status", CheckStatus.SKIPPED, "not checked: the proof did not verify"
+            )
         await self._check_trust(report, now)
         return report
 
