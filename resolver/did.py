@@ -52,9 +52,17 @@ _DID_URL_RE = re.compile(
     rf"(?:#((?:{_PCHAR}|[/?])*))?"
 )
 _BAD_PCT_RE = re.compile(r"%(?![0-9A-Fa-f]{2})")
-# The same grammar without percent-encoding, as plain character classes: the
-# common case, matched an order of magnitude faster than the alternation above.
-_FAST_DID_RE = re.compile(r"did:([a-z0-9]+):((?:[A-Za-z0-9._-]*:)*[A-Za-z0-9._-]+)")
+# The same grammar as plain character classes, '%' allowed anywhere: matched an
+# order of magnitude faster than the alternation above. A match is a DID when
+# every '%' starts a triplet, which ``_fast_match`` checks (did:web ports: %3A).
+_FAST_DID_RE = re.compile(r"did:([a-z0-9]+):((?:[A-Za-z0-9._%-]*:)*[A-Za-z0-9._%-]+)")
+
+
+def _fast_match(text: str) -> re.Match[str] | None:
+    m = _FAST_DID_RE.fullmatch(text)
+    if m is not None and "%" in text and _BAD_PCT_RE.search(text):
+        return None
+    return m
 
 
 def _why_not_a_did(text: str) -> str:
@@ -107,7 +115,7 @@ class DID(str):
             raise InvalidDIDError(
                 f"DID is {len(value)} characters, over the limit of {MAX_DID_LENGTH}"
             )
-        m = _FAST_DID_RE.fullmatch(value) or _DID_RE.fullmatch(value)
+        m = _fast_match(value) or _DID_RE.fullmatch(value)
         if m is None:
             raise InvalidDIDError(f"{_why_not_a_did(value)}")
         return cls._trusted(value, m.group(1), m.group(2))
@@ -197,8 +205,8 @@ def parse_did_url(text: str) -> DIDURL:
         raise InvalidDIDURLError(
             f"DID URL is {len(text)} characters, over the limit of {MAX_DID_LENGTH}"
         )
-    fast = _FAST_DID_RE.fullmatch(text)
-    if fast is not None:  # a plain DID: no path, query, fragment or '%'
+    fast = _fast_match(text)
+    if fast is not None:  # a plain DID: no path, query or fragment
         return DIDURL(did=DID._trusted(text, fast.group(1), fast.group(2)))
     m = _DID_URL_RE.fullmatch(text)
     if m is None:
