@@ -147,7 +147,7 @@ def canon_ox(nquads: str) -> str:
 def serialize(dataset: ox.Dataset) -> str:
     data = ox.serialize(dataset, format=ox.RdfFormat.N_QUADS)
     assert data is not None  # no output file given: the bytes are returned
-    return data.decode()
+    return str(data.decode())  # str(): pyoxigraph is untyped where it is not installed
 
 
 def inline_contexts(document: dict[str, Any]) -> dict[str, Any]:

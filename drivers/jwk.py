@@ -39,12 +39,12 @@ from __future__ import annotations
 
 import base64
 import json
-import math
 from collections.abc import Mapping
-from typing import Any, Final, NoReturn
+from typing import Any, Final
 
 import rfc8785
 
+from resolver import strictjson
 from resolver.did import DID
 from resolver.errors import (
     InvalidDIDError,
@@ -254,13 +254,8 @@ def _decode_jwk(method_specific_id: str) -> JSONObject:
     if depth > MAX_JSON_DEPTH:
         raise InvalidDIDError(f"JWK nests deeper than {MAX_JSON_DEPTH} levels")
     try:
-        value = json.loads(
-            text,
-            object_pairs_hook=_unique_members,
-            parse_constant=_refuse_constant,
-            parse_float=_finite_float,
-        )
-    except _DuplicateMemberError as err:
+        value = strictjson.loads(text)
+    except strictjson.DuplicateMemberError as err:
         raise InvalidDIDError(f"JWK has duplicate member {err.name!r}") from None
     except ValueError as err:  # JSONDecodeError, and the hooks' refusals
         raise InvalidDIDError(f"JWK is not valid JSON: {err}") from None
@@ -272,37 +267,6 @@ def _decode_jwk(method_specific_id: str) -> JSONObject:
         json.dumps(value, ensure_ascii=False).encode("utf-8")
     except UnicodeEncodeError:
         raise InvalidDIDError("JWK contains an unpaired surrogate") from None
-    return value
-
-
-class _DuplicateMemberError(ValueError):
-    """A JSON object names the same member twice."""
-
-    def __init__(self, name: str) -> None:
-        super().__init__(f"duplicate member {name!r}")
-        self.name = name
-
-
-def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """``object_pairs_hook`` that refuses duplicate member names."""
-    out: dict[str, Any] = {}
-    for name, value in pairs:
-        if name in out:
-            raise _DuplicateMemberError(name)
-        out[name] = value
-    return out
-
-
-def _refuse_constant(name: str) -> NoReturn:
-    """``parse_constant`` hook: ``NaN`` and ``Infinity`` are not JSON."""
-    raise ValueError(f"{name} is not a JSON number")
-
-
-def _finite_float(text: str) -> float:
-    """``parse_float`` hook: refuse numbers that overflow a double (``1e400``)."""
-    value = float(text)
-    if not math.isfinite(value):
-        raise ValueError(f"number {text[:32]} overflows a double")
     return value
 
 

@@ -49,10 +49,9 @@ a JWS string is not a unique name for a statement: use its ``jti``.
 from __future__ import annotations
 
 import functools
-import json
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from typing import Any, Final, NoReturn
+from typing import Any, Final
 
 import rfc8785
 from cryptography.hazmat.primitives import serialization
@@ -73,6 +72,7 @@ from pydantic import ValidationError
 
 from registry.errors import RegistryError
 from registry.models import STATEMENT_TYP, StatementClaims
+from resolver import strictjson
 from resolver.did import DID, DIDURL, parse_did_url
 from resolver.document import VERIFICATION_RELATIONSHIPS
 from resolver.errors import ResolutionError
@@ -279,37 +279,15 @@ def _kid(text: str) -> DIDURL:
     return url
 
 
-class _DuplicateMemberError(ValueError):
-    def __init__(self, name: str) -> None:
-        super().__init__(f"duplicate member {_show(name)}")
-
-
-def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for name, value in pairs:
-        if name in out:
-            raise _DuplicateMemberError(name)
-        out[name] = value
-    return out
-
-
-def _no_constant(name: str) -> NoReturn:
-    raise ValueError(f"{name} is not json")
-
-
 def _json_object(name: str, data: bytes) -> dict[str, Any]:
     """Decode UTF-8 JSON text that must be an object without duplicate members."""
     try:
-        value = json.loads(
-            data.decode("utf-8"),
-            object_pairs_hook=_unique,
-            parse_constant=_no_constant,
-        )
+        value = strictjson.loads(data.decode("utf-8"))
     except UnicodeDecodeError as err:
         raise MalformedStatementError(
             f"the {name} is not utf-8: invalid byte at {err.start}"
         ) from None
-    except _DuplicateMemberError as err:
+    except strictjson.DuplicateMemberError as err:
         raise MalformedStatementError(f"the {name} has a {err}") from None
     except ValueError as err:
         raise MalformedStatementError(f"the {name} is not json: {err}") from None

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import asyncio
 import ipaddress
-import json
 import logging
 import re
 import socket
@@ -51,6 +50,7 @@ import dns.resolver
 from aiohttp.abc import AbstractResolver, ResolveResult
 from yarl import URL
 
+from resolver import strictjson
 from resolver.errors import FetchError, FetchRefusedError
 
 __all__ = [
@@ -456,19 +456,6 @@ def _json_depth_exceeds(text: str, limit: int) -> bool:
     return False
 
 
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in out:
-            raise FetchBodyError(f"duplicate key {key!r} in json object")
-        out[key] = value
-    return out
-
-
-def _no_constants(name: str) -> Any:
-    raise FetchBodyError(f"{name} is not json")
-
-
 def parse_json(raw: bytes, *, max_depth: int) -> Any:
     """Parse a JSON text strictly (RFC 8259): UTF-8, no duplicate keys, no NaN.
 
@@ -486,11 +473,9 @@ def parse_json(raw: bytes, *, max_depth: int) -> Any:
     if _json_depth_exceeds(text, max_depth):
         raise FetchBodyError(f"json nests deeper than {max_depth} levels")
     try:
-        return json.loads(
-            text, object_pairs_hook=_no_duplicates, parse_constant=_no_constants
-        )
-    except FetchBodyError:
-        raise
+        return strictjson.loads(text)
+    except strictjson.DuplicateMemberError as e:
+        raise FetchBodyError(f"duplicate key {e.name!r} in json object") from None
     except ValueError as e:  # JSONDecodeError, or an integer over the digit limit
         raise FetchBodyError(f"body is not json: {e}") from None
 

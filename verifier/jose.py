@@ -61,13 +61,12 @@ token string is not a unique name for a credential.
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Any, Final, Literal, NoReturn
+from typing import Any, Final, Literal
 
 import rfc8785
 from cryptography.hazmat.primitives import serialization
@@ -85,6 +84,7 @@ from joserfc.registry import HeaderParameter, HeaderRegistryDict
 from nacl.signing import SigningKey
 
 from registry.statements import ALGORITHMS
+from resolver import strictjson
 from resolver.did import DID, DIDURL, parse_did_url
 from resolver.errors import ResolutionError
 from resolver.jwk import b64url_decode
@@ -793,45 +793,15 @@ def _claims_v1(vc: dict[str, Any], issuer: str) -> dict[str, Any]:
 # -- strict JSON -------------------------------------------------------------------
 
 
-class _DuplicateMemberError(ValueError):
-    def __init__(self, name: str) -> None:
-        super().__init__(f"duplicate member {_show(name)}")
-
-
-def _unique(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    out: dict[str, Any] = {}
-    for name, value in pairs:
-        if name in out:
-            raise _DuplicateMemberError(name)
-        out[name] = value
-    return out
-
-
-def _no_constant(name: str) -> NoReturn:
-    raise ValueError(f"{name} is not json")
-
-
-def _finite(text: str) -> float:
-    value = float(text)
-    if not math.isfinite(value):
-        raise ValueError(f"number {text[:20]} is out of range")
-    return value
-
-
 def _json_object(name: str, data: bytes) -> dict[str, Any]:
     """Decode UTF-8 JSON that must be an object, within the module's caps."""
     try:
-        value = json.loads(
-            data.decode("utf-8"),
-            object_pairs_hook=_unique,
-            parse_constant=_no_constant,
-            parse_float=_finite,
-        )
+        value = strictjson.loads(data.decode("utf-8"))
     except UnicodeDecodeError as err:
         raise MalformedCredentialError(
             f"the {name} is not utf-8: invalid byte at {err.start}"
         ) from None
-    except _DuplicateMemberError as err:
+    except strictjson.DuplicateMemberError as err:
         raise MalformedCredentialError(f"the {name} has a {err}") from None
     except ValueError as err:
         raise MalformedCredentialError(f"the {name} is not json: {err}") from None

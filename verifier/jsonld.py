@@ -63,6 +63,7 @@ from pyld.identifier_issuer import (  # type: ignore[import-untyped]  # idem
     IdentifierIssuer as _IdentifierIssuer,
 )
 
+from resolver import strictjson
 from verifier.contexts import FILES as _CONTEXT_FILES
 from verifier.errors import (
     JsonLdError,
@@ -252,9 +253,11 @@ def parse_json(
             f"document is {size} bytes, limit {limits.max_bytes}"
         )
     try:
-        value = json.loads(
-            raw, object_pairs_hook=_unique_members, parse_constant=_refuse_constant
-        )
+        value = strictjson.loads(raw)
+    except strictjson.DuplicateMemberError as e:
+        raise MalformedCredentialError(
+            f"document is not json: duplicate member name {_short(e.name)}"
+        ) from None
     except RecursionError:
         raise MalformedCredentialError(
             f"document nests deeper than {limits.max_depth} levels"
@@ -265,19 +268,6 @@ def parse_json(
         raise MalformedCredentialError("document is not a json object")
     check_limits(value, limits=limits)  # depth, and escaped lone surrogates
     return value
-
-
-def _unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise ValueError(f"duplicate member name {_short(key)}")
-        result[key] = value
-    return result
-
-
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not json")
 
 
 def check_limits(document: Any, *, limits: JsonLdLimits = DEFAULT_LIMITS) -> None:

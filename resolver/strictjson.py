@@ -1,0 +1,90 @@
+"""Strict JSON (RFC 8259) for input from the network: the hooks every parser shares.
+
+``json.loads`` accepts things a signature-checking service must not: duplicate
+member names (two parsers may pick different values), ``NaN`` and
+``Infinity``, and numbers that overflow a double. ``loads`` refuses them, each
+with a ``ValueError`` (``DuplicateMemberError`` for duplicates, naming the
+member) that callers turn into their own domain error.
+
+It does not bound size or nesting: callers check those first, because a
+deeply nested text exhausts the parser's stack before any hook runs.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any, NoReturn
+
+__all__ = [
+    "DuplicateMemberError",
+    "finite_float",
+    "loads",
+    "refuse_constant",
+    "unique_members",
+]
+
+
+class DuplicateMemberError(ValueError):
+    """A JSON object names a member twice.
+
+    Attributes:
+        name: The repeated member name.
+    """
+
+    def __init__(self, name: str) -> None:
+        shown = repr(name) if len(name) <= 60 else repr(name[:57]) + "..."
+        super().__init__(f"duplicate member {shown}")
+        self.name = name
+
+
+def unique_members(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """``object_pairs_hook`` that refuses duplicate member names.
+
+    Raises:
+        DuplicateMemberError: a name appears twice.
+    """
+    out: dict[str, Any] = {}
+    for name, value in pairs:
+        if name in out:
+            raise DuplicateMemberError(name)
+        out[name] = value
+    return out
+
+
+def refuse_constant(name: str) -> NoReturn:
+    """``parse_constant`` hook: ``NaN``, ``Infinity`` and ``-Infinity`` are not JSON.
+
+    Raises:
+        ValueError: always.
+    """
+    raise ValueError(f"{name} is not json")
+
+
+def finite_float(text: str) -> float:
+    """``parse_float`` hook: refuse numbers that overflow a double (``1e400``).
+
+    Raises:
+        ValueError: the number is not finite as a double.
+    """
+    value = float(text)
+    if not math.isfinite(value):
+        raise ValueError(f"number {text[:32]} is out of range (overflows a double)")
+    return value
+
+
+def loads(text: str | bytes) -> Any:
+    """Parse a JSON text strictly.
+
+    Raises:
+        DuplicateMemberError: an object names a member twice.
+        ValueError: not JSON, ``NaN``/``Infinity``, or a number that overflows.
+        UnicodeDecodeError: ``text`` is bytes that are not UTF-8.
+        RecursionError: nesting deeper than the interpreter's stack allows.
+    """
+    return json.loads(
+        text,
+        object_pairs_hook=unique_members,
+        parse_constant=refuse_constant,
+        parse_float=finite_float,
+    )
