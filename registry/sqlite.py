@@ -761,6 +761,25 @@ async def _connect(path: Path, busy_timeout: float) -> aiosqlite.Connection:
     return conn
 
 
+async def _enable_wal(conn: aiosqlite.Connection, busy_timeout: float) -> Any:
+    """Switch to WAL, retrying while other connections hold the file.
+
+    Changing the journal mode needs an exclusive lock, and SQLite may answer
+    SQLITE_BUSY at once, without its busy handler, when several processes open
+    a new file together; so wait here, up to the busy timeout.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + busy_timeout
+    while True:
+        try:
+            return await _one(conn, "PRAGMA journal_mode = WAL")
+        except sqlite3.OperationalError as e:
+            busy = "locked" in str(e) or "busy" in str(e)
+            if not busy or loop.time() >= deadline:
+                raise
+            await asyncio.sleep(0.01)
+
+
 def _create_private(path: Path) -> None:
     """Create the parent directory and an empty file readable by the owner only.
 
@@ -829,7 +848,7 @@ class SqliteStore(_LogReads):
                 header = await _header(writer)
                 _check_ours(header)
                 _check_version(header[1], SCHEMA_VERSION)
-                row = await _one(writer, "PRAGMA journal_mode = WAL")
+                row = await _enable_wal(writer, busy_timeout)
                 if str(row[0]).lower() != "wal":
                     raise StorageError(f"{db} cannot use WAL (journal mode {row[0]})")
                 await migrate(writer)
