@@ -17,7 +17,9 @@ from typing import Any
 from aiohttp import web
 
 from didtrust import __version__
-from didtrust.appkeys import FETCHER, REGISTRY, RESOLVER, SETTINGS, VERIFIER
+from didtrust.apidocs import openapi_routes
+from didtrust.appkeys import FETCHER, METRICS, REGISTRY, RESOLVER, SETTINGS, VERIFIER
+from didtrust.observability import setup_observability
 from didtrust.plugins import build_registry
 from didtrust.settings import Settings
 from drivers.web import WebDriver
@@ -302,6 +304,18 @@ def create_app(
     app.router.add_routes(VerifierRoutes(VERIFIER).routes())
     app.router.add_get("/.well-known/did.json", registry_did_document)
     app.router.add_get("/{path:.+}/did.json", registry_did_document)
+    app.router.add_routes(openapi_routes())
     app.router.add_get("/health", health)
     app.router.add_get("/ready", ready)
+
+    def status_checker() -> object:
+        verifier = app.get(VERIFIER)
+        return verifier.status_checker if verifier is not None else None
+
+    app[METRICS] = setup_observability(
+        app,
+        resolver=lambda: app.get(RESOLVER),
+        registry=lambda: app.get(REGISTRY),
+        status=status_checker,
+    )
     return app

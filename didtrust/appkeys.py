@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from didtrust.observability import Metrics
 from didtrust.settings import Settings
 from registry.service import RegistryService
 from resolver.fetch import Fetcher
 from resolver.service import Resolver
 from verifier.service import CredentialVerifier
 
-__all__ = ["FETCHER", "REGISTRY", "RESOLVER", "SETTINGS", "VERIFIER"]
+__all__ = ["FETCHER", "METRICS", "REGISTRY", "RESOLVER", "SETTINGS", "VERIFIER"]
 
 SETTINGS = web.AppKey("settings", Settings)
 """The settings the application was built with."""
@@ -26,3 +27,5 @@ REGISTRY = web.AppKey("registry", RegistryService)
 """The registry service; absent until ``didtrust registry init`` has been run."""
 VERIFIER = web.AppKey("verifier", CredentialVerifier)
 """The credential verifier (uses the resolver, the registry and the fetcher)."""
+METRICS = web.AppKey("metrics", Metrics)
+"""The app's Prometheus metrics (``didtrust.observability``)."""

@@ -118,6 +118,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _setup_logging(settings: Settings, *, quiet: bool = False) -> None:
+    """JSON lines for the server (one per request, with its id); text for commands."""
+    if not quiet and settings.log_format == "json":
+        from didtrust.observability import configure_json_logging
+
+        configure_json_logging(settings.log_level.upper())
+        return
     level = logging.WARNING if quiet else getattr(logging, settings.log_level.upper())
     logging.basicConfig(
         level=level,
@@ -180,25 +186,32 @@ def serve(settings: Settings) -> int:
     if settings.workers == 1:
         _run_worker(settings, reuse_port=False)
         return EXIT_OK
-    ctx = multiprocessing.get_context("spawn")
-    procs = [
-        ctx.Process(
-            target=_run_worker, args=(settings, True), name=f"didtrust-worker-{i}"
-        )
-        for i in range(settings.workers)
-    ]
-    for proc in procs:
-        proc.start()
+    from didtrust.observability import multiprocess_metrics_dir, worker_exited
 
-    def stop(signum: int, _frame: object) -> None:
+    # Workers share one port, so a scrape reaches any one of them: metrics are
+    # kept in a shared directory and summed (ADR 0006).
+    with multiprocess_metrics_dir() as metrics_dir:
+        ctx = multiprocessing.get_context("spawn")
+        procs = [
+            ctx.Process(
+                target=_run_worker, args=(settings, True), name=f"didtrust-worker-{i}"
+            )
+            for i in range(settings.workers)
+        ]
         for proc in procs:
-            if proc.is_alive():
-                proc.terminate()  # SIGTERM: each worker shuts down gracefully
+            proc.start()
 
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    for proc in procs:
-        proc.join()
+        def stop(signum: int, _frame: object) -> None:
+            for proc in procs:
+                if proc.is_alive():
+                    proc.terminate()  # SIGTERM: each worker shuts down gracefully
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        for proc in procs:
+            proc.join()
+            if proc.pid is not None:
+                worker_exited(proc.pid, metrics_dir)
     failed = [p.name for p in procs if p.exitcode not in (0, -signal.SIGTERM)]
     if failed:
         log.error("workers exited abnormally: %s", ", ".join(failed))

@@ -50,6 +50,8 @@ class Settings:
     """Worker processes sharing the port (SO_REUSEPORT)."""
     log_level: str = "INFO"
     """Python logging level name."""
+    log_format: str = "json"
+    """``json`` (one JSON object per line, with the request id) or ``text``."""
     cors: bool = True
     """Send ``Access-Control-Allow-Origin: *`` on resolver GET answers."""
     max_request_body: int = 64 * 1024

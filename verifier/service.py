@@ -321,6 +321,11 @@ class CredentialVerifier:
         await self._check_trust(report, now)
         return report
 
+    @property
+    def status_checker(self) -> StatusCheck | None:
+        """The status list checker in use, if any."""
+        return self._status
+
     def use_status(self, status: StatusCheck) -> None:
         """Set the status checker.
 

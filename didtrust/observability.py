@@ -1,0 +1,626 @@
+"""Prometheus metrics at ``/metrics`` and one JSON log line per request.
+
+What it does:
+
+- A middleware (outermost, so it sees the status ``error_middleware`` chose)
+  counts requests by route template, method and status and times them in a
+  histogram; derives resolutions by DID method and outcome (``/1.0/identifiers/``),
+  verifications by outcome (``/credentials/verify``, from the status code) and
+  refused registry statements by reason (the problem type of the refusal).
+- Counters the services already keep (resolution cache hits, misses, coalesced
+  waits and size; registry appends and log size; status-list cache) are copied
+  into Prometheus metrics as deltas after each request and at each scrape.
+- With several workers, metrics use prometheus-client's multiprocess mode when
+  ``PROMETHEUS_MULTIPROC_DIR`` is set (see :func:`multiprocess_metrics_dir` and
+  ADR 0006): any worker answering ``/metrics`` reports the sum over all workers.
+- Logs: :class:`JsonLogFormatter` writes one JSON object per line, with the
+  request id of the request being served (a ``ContextVar``); the request id is
+  taken from a sane incoming ``X-Request-ID`` or generated, and echoed.
+
+What it does not do: it never logs request or response bodies, headers other
+than a truncated User-Agent, or the raw path (a route template instead); it does
+not time outbound fetches (``resolver/fetch.py`` has no hook yet); it keeps no
+module-level state besides the ``ContextVar`` key (one ``CollectorRegistry`` per
+application).
+
+Exposition format: Prometheus text format 0.0.4
+(https://prometheus.io/docs/instrumenting/exposition_formats/).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import re
+import shutil
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable, Iterator
+from contextvars import ContextVar
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import IO, Any, Final, Protocol
+
+from aiohttp import web
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client import multiprocess as prom_multiprocess
+
+__all__ = [
+    "MULTIPROC_ENV",
+    "REQUEST_ID_HEADER",
+    "JsonLogFormatter",
+    "Metrics",
+    "configure_json_logging",
+    "multiprocess_metrics_dir",
+    "request_id_var",
+    "sane_request_id",
+    "setup_observability",
+    "worker_exited",
+]
+
+log = logging.getLogger(__name__)
+access_log = logging.getLogger("didtrust.access")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+REQUEST_ID_HEADER: Final = "X-Request-ID"
+MULTIPROC_ENV: Final = "PROMETHEUS_MULTIPROC_DIR"
+"""prometheus-client reads this when it is first imported: set it before then."""
+
+request_id_var: ContextVar[str | None] = ContextVar("didtrust_request_id", default=None)
+"""The id of the request being served (a key, not state: values live per task)."""
+
+_SANE_ID: Final = re.compile(r"[A-Za-z0-9._-]{1,64}")
+_REASON: Final = re.compile(r"[a-z0-9-]{1,48}")
+_PROBLEM_PREFIX: Final = "urn:didtrust:problem:"
+_IDENTIFIERS: Final = "/1.0/identifiers/"
+_VERIFY: Final = "/credentials/verify"
+_STATEMENTS: Final = "/registry/v1/statements"
+_MAX_USER_AGENT: Final = 200
+_MAX_METHOD_NAME: Final = 32
+_HTTP_METHODS: Final = frozenset(
+    {"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"}
+)
+_LATENCY_BUCKETS: Final = (
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+)
+
+# W3C DID Resolution HTTP(S) binding: status -> outcome.
+_RESOLUTION_OUTCOMES: Final = {
+    200: "ok",
+    303: "ok",
+    400: "invalid",
+    404: "not_found",
+    406: "representation_not_supported",
+    410: "deactivated",
+    500: "error",
+    501: "method_not_supported",
+}
+
+
+# -- request ids ---------------------------------------------------------------
+
+
+def sane_request_id(value: str | None) -> str:
+    """``value`` if it is ≤ 64 characters of ``[A-Za-z0-9._-]``, else a new id.
+
+    An id from a client goes into our logs and back into a header, so anything
+    that could forge a log line or a header (newlines, quotes, length) is
+    replaced rather than escaped.
+    """
+    if value is not None and _SANE_ID.fullmatch(value):
+        return value
+    return os.urandom(
+        16
+    ).hex()  # 128 random bits, like uuid4, at a fraction of its cost
+
+
+# -- service counters --------------------------------------------------------
+
+
+class CacheCounters(Protocol):
+    """What a cache counts (``ResolutionCache``, ``StatusChecker``)."""
+
+    hits: int
+    misses: int
+    coalesced: int
+
+    def __len__(self) -> int:
+        """Entries held."""
+        ...
+
+
+class _LogState(Protocol):
+    @property
+    def size(self) -> int: ...
+
+
+class RegistryCounters(Protocol):
+    """What ``RegistryService`` counts."""
+
+    appended: int
+    refused: int
+
+    @property
+    def state(self) -> _LogState:
+        """The replayed log state (its ``size`` is the log size)."""
+        ...
+
+
+Getter = Callable[[], Any]
+"""A getter for a service that may not exist yet (started by a cleanup context)."""
+
+
+class _Mirror:
+    """Copies a monotonic counter kept by a service into a Prometheus counter.
+
+    Tracks the last value seen per service object, so a new service (a restart
+    inside one process) starts from zero instead of showing a negative delta.
+    """
+
+    def __init__(self, counter: Counter) -> None:
+        self._counter = counter
+        self._source: object | None = None
+        self._seen = 0
+
+    def update(self, source: object, value: int) -> None:
+        if source is not self._source:
+            self._source, self._seen = source, 0
+        if value > self._seen:
+            self._counter.inc(value - self._seen)
+        self._seen = value
+
+
+class Metrics:
+    """The application's metrics, on a registry of its own.
+
+    Args:
+        multiprocess: Write values to ``PROMETHEUS_MULTIPROC_DIR`` (files per
+            process) and expose the sum over all processes. prometheus-client
+            must have been imported with that variable set.
+    """
+
+    def __init__(self, *, multiprocess: bool = False) -> None:
+        self.multiprocess = multiprocess
+        self.registry = CollectorRegistry()
+        # In multiprocess mode the values live in files; the exposition builds a
+        # fresh registry over them on each scrape (prometheus-client's rule).
+        reg = None if multiprocess else self.registry
+        self.requests = Counter(
+            "didtrust_http_requests",
+            "HTTP requests answered, by route template, method and status.",
+            ["route", "method", "status"],
+            registry=reg,
+        )
+        self.latency = Histogram(
+            "didtrust_http_request_duration_seconds",
+            "Time to answer an HTTP request, by route template and method.",
+            ["route", "method"],
+            buckets=_LATENCY_BUCKETS,
+            registry=reg,
+        )
+        self.resolutions = Counter(
+            "didtrust_resolutions",
+            "DID resolutions over HTTP, by DID method and outcome.",
+            ["did_method", "outcome"],
+            registry=reg,
+        )
+        self.verifications = Counter(
+            "didtrust_credential_verifications",
+            "Credential verification requests, by outcome of the request "
+            "(checked: a report was produced).",
+            ["outcome"],
+            registry=reg,
+        )
+        self.refused_statements = Counter(
+            "didtrust_registry_statements_refused",
+            "Registry statements refused over HTTP, by problem type.",
+            ["reason"],
+            registry=reg,
+        )
+        self.appended_statements = Counter(
+            "didtrust_registry_statements_appended",
+            "Registry statements appended to the log by this service.",
+            registry=reg,
+        )
+        self.registry_log_size = Gauge(
+            "didtrust_registry_log_size",
+            "Leaves in the registry log (including genesis), as last seen.",
+            registry=reg,
+            multiprocess_mode="livemax",
+        )
+        self.cache_events = Counter(
+            "didtrust_cache_events",
+            "Cache lookups by cache and event (hit, miss, coalesced wait).",
+            ["cache", "event"],
+            registry=reg,
+        )
+        self.cache_entries = Gauge(
+            "didtrust_cache_entries",
+            "Entries held by a cache (summed over workers).",
+            ["cache"],
+            registry=reg,
+            multiprocess_mode="livesum",
+        )
+        self._mirrors: dict[tuple[str, str], _Mirror] = {}
+        self._appended = _Mirror(self.appended_statements)
+
+    # -- copying service counters --------------------------------------------
+
+    def observe_cache(self, name: str, cache: CacheCounters) -> None:
+        """Copy ``cache``'s counters under ``cache=name``."""
+        for event, value in (
+            ("hit", cache.hits),
+            ("miss", cache.misses),
+            ("coalesced", cache.coalesced),
+        ):
+            mirror = self._mirrors.get((name, event))
+            if mirror is None:
+                mirror = _Mirror(self.cache_events.labels(cache=name, event=event))
+                self._mirrors[name, event] = mirror
+            mirror.update(cache, value)
+        self.cache_entries.labels(cache=name).set(len(cache))
+
+    def observe_registry(self, registry: RegistryCounters) -> None:
+        """Copy the registry service's append count and log size."""
+        self._appended.update(registry, registry.appended)
+        self.registry_log_size.set(registry.state.size)
+
+    # -- exposition ----------------------------------------------------------
+
+    def exposition(self) -> bytes:
+        """The metrics in the Prometheus text format."""
+        if not self.multiprocess:
+            return generate_latest(self.registry)
+        registry = CollectorRegistry()
+        prom_multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]  # untyped in prometheus-client
+        return generate_latest(registry)
+
+
+# -- the middleware and route ------------------------------------------------
+
+
+def _route_of(request: web.Request) -> str:
+    """The matched resource's template; never the raw path (cardinality)."""
+    resource = request.match_info.route.resource
+    if resource is None:
+        return "unmatched"
+    return resource.canonical
+
+
+def _did_method(request: web.Request, known: frozenset[str]) -> str:
+    # Cheap on purpose: the text between "did:" and the next ":" of the path,
+    # capped to the methods we have drivers for (a label per stranger's guess
+    # would grow without bound).
+    rest = request.path[len(_IDENTIFIERS) :]
+    if not rest.startswith("did:"):
+        return "other"
+    method = rest[4 : 4 + _MAX_METHOD_NAME + 1].partition(":")[0]
+    return method if method in known else "other"
+
+
+def _problem_reason(response: web.StreamResponse) -> str:
+    body = getattr(response, "body", None)
+    if not isinstance(body, bytes) or len(body) > 8192:
+        return "other"
+    try:
+        problem = json.loads(body)
+    except ValueError:
+        return "other"
+    kind = problem.get("type") if isinstance(problem, dict) else None
+    if isinstance(kind, str) and kind.startswith(_PROBLEM_PREFIX):
+        reason = kind[len(_PROBLEM_PREFIX) :]
+        if _REASON.fullmatch(reason):
+            return reason
+    return "other"
+
+
+def _verification_outcome(status: int) -> str:
+    if status == 200:
+        return "checked"
+    if status == 400:
+        return "bad_request"
+    if status == 503:
+        return "unavailable"
+    return "error" if status >= 500 else "refused"
+
+
+class _Observer:
+    SYNC_INTERVAL = 1.0
+    """Seconds between copies of the services' counters outside scrapes (in
+    multiprocess mode a scrape reaches one worker, so each worker copies its
+    own now and then; the figures lag by at most this much)."""
+
+    def __init__(
+        self,
+        metrics: Metrics,
+        resolver: Getter,
+        registry: Getter,
+        status: Getter,
+    ) -> None:
+        self.metrics = metrics
+        self._resolver = resolver
+        self._registry = registry
+        self._status = status
+        self._synced = 0.0
+        self._methods: frozenset[str] | None = None
+        # Label children by label values: labels() is the costly part of an
+        # update, and the label sets here are small and bounded.
+        self._children: dict[tuple[Any, ...], Any] = {}
+
+    def _child(self, metric: Any, *values: str) -> Any:
+        key = (id(metric), *values)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*values)
+        return child
+
+    def sync(self) -> None:
+        """Copy the services' counters (cheap: a few attribute reads)."""
+        self._synced = time.monotonic()
+        resolver = self._resolver()
+        if resolver is not None:
+            self.metrics.observe_cache("resolution", resolver.cache)
+        status = self._status()
+        if status is not None:
+            self.metrics.observe_cache("status_list", status)
+        registry = self._registry()
+        if registry is not None:
+            self.metrics.observe_registry(registry)
+
+    def _known_methods(self) -> frozenset[str]:
+        if self._methods is None:
+            resolver = self._resolver()
+            if resolver is None:
+                return frozenset()
+            self._methods = frozenset(resolver.drivers.methods)
+        return self._methods
+
+    def record(
+        self,
+        request: web.Request,
+        response: web.StreamResponse | None,
+        route: str,
+        status: int,
+        seconds: float,
+    ) -> None:
+        method = request.method if request.method in _HTTP_METHODS else "OTHER"
+        m = self.metrics
+        self._child(m.requests, route, method, str(status)).inc()
+        self._child(m.latency, route, method).observe(seconds)
+        if route.startswith(_IDENTIFIERS):
+            outcome = _RESOLUTION_OUTCOMES.get(status, "error")
+            did_method = _did_method(request, self._known_methods())
+            self._child(m.resolutions, did_method, outcome).inc()
+        elif route == _VERIFY:
+            self._child(m.verifications, _verification_outcome(status)).inc()
+        elif (
+            route == _STATEMENTS
+            and method == "POST"
+            and 400 <= status < 500
+            and response is not None
+        ):
+            m.refused_statements.labels(reason=_problem_reason(response)).inc()
+        if time.monotonic() - self._synced >= self.SYNC_INTERVAL:
+            self.sync()
+
+    async def metrics_handler(self, request: web.Request) -> web.Response:
+        self.sync()
+        body = self.metrics.exposition()
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    @web.middleware
+    async def middleware(
+        self, request: web.Request, handler: Handler
+    ) -> web.StreamResponse:
+        request_id = sane_request_id(request.headers.get(REQUEST_ID_HEADER))
+        token = request_id_var.set(request_id)
+        started = time.perf_counter()
+        response: web.StreamResponse | None = None
+        status = 500
+        try:
+            response = await handler(request)
+            status = response.status
+            if not response.prepared:
+                response.headers[REQUEST_ID_HEADER] = request_id
+            return response
+        except web.HTTPException as exc:
+            status = exc.status
+            exc.headers[REQUEST_ID_HEADER] = request_id
+            raise
+        except BaseException as exc:
+            # 499: the client went away (nginx's convention); else a 500.
+            status = 499 if not isinstance(exc, Exception) else 500
+            raise
+        finally:
+            seconds = time.perf_counter() - started
+            route = _route_of(request)
+            try:
+                self.record(request, response, route, status, seconds)
+            except Exception:
+                log.exception("recording metrics failed")
+            access_log.info(
+                "%s %s %d",
+                request.method,
+                route,
+                status,
+                extra={
+                    "method": request.method[:16],
+                    "route": route,
+                    "status": status,
+                    "duration_ms": round(seconds * 1000, 3),
+                    "remote": request.remote,
+                    "user_agent": request.headers.get("User-Agent", "")[
+                        :_MAX_USER_AGENT
+                    ],
+                },
+            )
+            request_id_var.reset(token)
+
+
+def setup_observability(
+    app: web.Application,
+    *,
+    resolver: Getter,
+    registry: Getter,
+    status: Getter | None = None,
+    metrics_path: str = "/metrics",
+) -> Metrics:
+    """Add request metrics, request ids and access logs to ``app``, and ``/metrics``.
+
+    Call before the app starts (middlewares freeze then). The middleware goes
+    first, outside every other, so it records the status that was sent.
+
+    Args:
+        app: The application.
+        resolver: Returns the ``Resolver`` or ``None`` (read lazily: services
+            start in cleanup contexts, after this call).
+        registry: Returns the ``RegistryService`` or ``None``.
+        status: Returns the ``StatusChecker`` or ``None``, if reachable.
+        metrics_path: Where to serve the exposition.
+
+    Returns:
+        The app's metrics (tests and extra hooks may use them).
+    """
+    metrics = Metrics(multiprocess=MULTIPROC_ENV in os.environ)
+    observer = _Observer(
+        metrics, resolver, registry, status if status is not None else lambda: None
+    )
+    app.middlewares.insert(0, observer.middleware)
+
+    async def final_sync(_app: web.Application) -> None:
+        observer.sync()  # the last copy of the services' counters
+
+    app.on_shutdown.append(final_sync)
+    app.router.add_get(metrics_path, observer.metrics_handler)
+    return metrics
+
+
+# -- several workers -------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def multiprocess_metrics_dir() -> Iterator[Path]:
+    """A fresh metrics directory for worker processes, removed on exit.
+
+    Sets ``PROMETHEUS_MULTIPROC_DIR`` in this process's environment, which
+    spawned workers inherit; they must import prometheus-client after that
+    (``spawn`` start method: they import everything afresh).
+
+    Yields:
+        The directory.
+    """
+    path = Path(tempfile.mkdtemp(prefix="didtrust-metrics-"))
+    previous = os.environ.get(MULTIPROC_ENV)
+    os.environ[MULTIPROC_ENV] = str(path)
+    try:
+        yield path
+    finally:
+        if previous is None:
+            os.environ.pop(MULTIPROC_ENV, None)
+        else:
+            os.environ[MULTIPROC_ENV] = previous
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def worker_exited(pid: int, path: Path) -> None:
+    """Drop a dead worker's live gauges (its counters keep counting in the sum)."""
+    prom_multiprocess.mark_process_dead(pid, str(path))  # type: ignore[no-untyped-call]  # untyped in prometheus-client
+
+
+# -- JSON logs -------------------------------------------------------------------
+
+_STANDARD_ATTRS: Final = frozenset(
+    vars(logging.LogRecord("", 0, "", 0, "", None, None)).keys()
+    | {"message", "asctime", "taskName"}
+)
+_REDACTED_KEYS: Final = re.compile(
+    r"authorization|cookie|secret|password|passphrase|token|seed|private|key_file|jws",
+    re.IGNORECASE,
+)
+
+
+def _jsonable(value: Any) -> Any:
+    if value is None or isinstance(value, str | int | float | bool):
+        return value
+    return str(value)
+
+
+class JsonLogFormatter(logging.Formatter):
+    """One JSON object per line: ts, level, logger, message, request_id, extras.
+
+    ``extra=`` fields whose names suggest a secret (authorization, token, seed,
+    private, jws, …) are written as ``"[redacted]"``: a second line of defence,
+    the first being not to pass them.
+    """
+
+    def format(self, record: logging.LogRecord) -> str:
+        """Render ``record`` as one line of JSON."""
+        out: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(
+                timespec="milliseconds"
+            ),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "request_id": getattr(record, "request_id", None) or request_id_var.get(),
+        }
+        for key, value in vars(record).items():
+            if key in _STANDARD_ATTRS or key in out:
+                continue
+            out[key] = "[redacted]" if _REDACTED_KEYS.search(key) else _jsonable(value)
+        if record.exc_info:
+            out["exc"] = self.formatException(record.exc_info)
+        if record.stack_info:
+            out["stack"] = self.formatStack(record.stack_info)
+        return json.dumps(out, ensure_ascii=False, separators=(",", ":"))
+
+
+_QUIET_LOGGERS: Final = ("aiosqlite",)
+"""Loggers that write data at DEBUG: aiosqlite logs every call with its
+arguments, i.e. the statements (JWS) the registry stores."""
+
+
+def configure_json_logging(level: str, *, stream: IO[str] | None = None) -> None:
+    """Log JSON lines at ``level`` (a logging level name) to ``stream``.
+
+    Side effects: replaces the root logger's handlers; holds the loggers in
+    ``_QUIET_LOGGERS`` at INFO or above whatever ``level`` is.
+
+    Args:
+        level: A logging level name (any case).
+        stream: Where to write (default: standard error).
+
+    Raises:
+        ValueError: ``level`` is not a logging level name.
+    """
+    number = logging.getLevelNamesMapping().get(level.upper())
+    if number is None:
+        raise ValueError(f"unknown log level {level!r}")
+    handler = logging.StreamHandler(sys.stderr if stream is None else stream)
+    handler.setFormatter(JsonLogFormatter())
+    logging.basicConfig(level=number, handlers=[handler], force=True)
+    for name in _QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(max(number, logging.INFO))
