@@ -317,5 +317,6 @@ def create_app(
         resolver=lambda: app.get(RESOLVER),
         registry=lambda: app.get(REGISTRY),
         status=status_checker,
+        access_log=settings.access_log,
     )
     return app

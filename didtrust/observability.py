@@ -365,6 +365,8 @@ class _Observer:
         self._registry = registry
         self._status = status
         self._synced = 0.0
+        self.access_log = True
+        """Write one JSON line per request (costly at high request rates)."""
         self._methods: frozenset[str] | None = None
         # Label children by label values: labels() is the costly part of an
         # update, and the label sets here are small and bounded.
@@ -461,6 +463,14 @@ class _Observer:
                 self.record(request, response, route, status, seconds)
             except Exception:
                 log.exception("recording metrics failed")
+            if self.access_log:
+                self._log_request(request, route, status, seconds)
+            request_id_var.reset(token)
+
+    def _log_request(
+        self, request: web.Request, route: str, status: int, seconds: float
+    ) -> None:
+        if access_log.isEnabledFor(logging.INFO):
             access_log.info(
                 "%s %s %d",
                 request.method,
@@ -477,7 +487,6 @@ class _Observer:
                     ],
                 },
             )
-            request_id_var.reset(token)
 
 
 def setup_observability(
@@ -487,6 +496,7 @@ def setup_observability(
     registry: Getter,
     status: Getter | None = None,
     metrics_path: str = "/metrics",
+    access_log: bool = True,
 ) -> Metrics:
     """Add request metrics, request ids and access logs to ``app``, and ``/metrics``.
 
@@ -500,6 +510,7 @@ def setup_observability(
         registry: Returns the ``RegistryService`` or ``None``.
         status: Returns the ``StatusChecker`` or ``None``, if reachable.
         metrics_path: Where to serve the exposition.
+        access_log: Write one JSON line per request.
 
     Returns:
         The app's metrics (tests and extra hooks may use them).
@@ -508,6 +519,7 @@ def setup_observability(
     observer = _Observer(
         metrics, resolver, registry, status if status is not None else lambda: None
     )
+    observer.access_log = access_log
     app.middlewares.insert(0, observer.middleware)
 
     async def final_sync(_app: web.Application) -> None:

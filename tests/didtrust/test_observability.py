@@ -6,6 +6,7 @@ Apps are built with ``create_app`` and instrumented here with
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import json
 import logging
@@ -45,8 +46,8 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def instrumented(settings: Settings, **kwargs):
-    """The app as served: create_app sets up the metrics and the request log."""
-    app = create_app(settings, **kwargs)
+    """The app as served with DIDTRUST_ACCESS_LOG on: metrics and request log."""
+    app = create_app(dataclasses.replace(settings, access_log=True), **kwargs)
     return app, app[METRICS]
 
 
@@ -406,3 +407,10 @@ def test_multiprocess_dir_is_fresh_exported_and_removed(monkeypatch):
         assert list(path.iterdir()) == []
     assert not path.exists()
     assert "PROMETHEUS_MULTIPROC_DIR" not in os.environ
+
+
+async def test_access_log_is_off_by_default(aiohttp_client, tmp_path, log_lines):
+    client = await aiohttp_client(create_app(Settings(data_dir=str(tmp_path / "d"))))
+    resp = await client.get("/health")
+    assert resp.headers["X-Request-ID"]
+    assert '"route"' not in log_lines.getvalue()
