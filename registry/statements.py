@@ -73,8 +73,8 @@ from pydantic import ValidationError
 from registry.errors import RegistryError
 from registry.models import STATEMENT_TYP, StatementClaims
 from resolver import strictjson
-from resolver.did import DID, DIDURL, parse_did_url
-from resolver.document import VERIFICATION_RELATIONSHIPS
+from resolver.did import DIDURL, parse_did_url
+from resolver.document import VERIFICATION_RELATIONSHIPS, method_definitions
 from resolver.errors import ResolutionError
 from resolver.jwk import b64url_decode, validate_public_jwk
 from resolver.keys import CryptographyPublicKey, decode_multikey
@@ -301,19 +301,6 @@ def _json_object(name: str, data: bytes) -> dict[str, Any]:
 # -- the key -------------------------------------------------------------------
 
 
-def _absolute(ref: object, base: DID) -> str | None:
-    if not isinstance(ref, str):
-        return None
-    return base + ref if ref.startswith("#") else ref
-
-
-def _entries(document: Mapping[str, Any], name: str) -> list[Any]:
-    value = document.get(name, [])
-    if not isinstance(value, list):
-        raise UnknownKeyError(f"document {name} is not an array")
-    return value
-
-
 def _find_method(
     document: Mapping[str, Any], kid: DIDURL, relationships: Collection[str]
 ) -> dict[str, Any]:
@@ -326,21 +313,10 @@ def _find_method(
     doc_id = document.get("id")
     if doc_id != did:
         raise UnknownKeyError(f"document is for {_show(doc_id)}, not the kid's {did}")
-    definitions: list[dict[str, Any]] = []
-    referenced_from: list[str] = []
-    for vm in _entries(document, "verificationMethod"):
-        if isinstance(vm, dict) and _absolute(vm.get("id"), did) == wanted:
-            definitions.append(vm)
-    for name in VERIFICATION_RELATIONSHIPS:
-        for entry in _entries(document, name):
-            if isinstance(entry, dict):
-                if _absolute(entry.get("id"), did) != wanted:
-                    continue
-                definitions.append(entry)
-            elif _absolute(entry, did) != wanted:
-                continue
-            if name not in referenced_from:
-                referenced_from.append(name)
+    try:
+        definitions, referenced_from = method_definitions(document, wanted)
+    except ValueError as err:
+        raise UnknownKeyError(str(err)) from None
     if not definitions:
         raise UnknownKeyError(f"kid {wanted} is not a verification method of {did}")
     if len(definitions) > 1:
@@ -351,7 +327,7 @@ def _find_method(
     if not any(name in relationships for name in referenced_from):
         where = ", ".join(referenced_from) or "no verification relationship"
         raise UnknownKeyError(f"key {wanted} is only in {where}, not in {allowed}")
-    vm = definitions[0]
+    vm = dict(definitions[0])
     controller = vm.get("controller")
     if controller != did:
         raise UnknownKeyError(

@@ -16,6 +16,7 @@ returned is the one given.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any, Final
 
 from resolver.did import DID, parse_did, parse_did_url
@@ -219,3 +220,52 @@ def check_document(doc: object, did: DID) -> JSONObject:
     for i, service in enumerate(_list(doc, "service")):
         _check_service(service, did, seen, f"service[{i}]")
     return doc
+
+
+def method_definitions(
+    document: Mapping[str, Any], kid: str
+) -> tuple[list[Mapping[str, Any]], list[str]]:
+    """Where a DID document defines and references the verification method ``kid``.
+
+    ``kid`` is an absolute DID URL; ids in the document may be absolute or
+    ``#fragment`` (relative to the document's ``id``). Definitions are looked
+    for in ``verificationMethod`` and embedded in the relationships.
+
+    Returns:
+        The objects that define ``kid`` (the caller refuses none, or several),
+        and the relationships that list it, in DID Core's order.
+
+    Raises:
+        ValueError: ``verificationMethod`` or a relationship is not an array.
+    """
+    base = document.get("id")
+    base = base if isinstance(base, str) else ""
+
+    def absolute(ref: object) -> str | None:
+        if not isinstance(ref, str):
+            return None
+        return base + ref if ref.startswith("#") else ref
+
+    def entries(name: str) -> list[Any]:
+        value = document.get(name, [])
+        if not isinstance(value, list):
+            raise ValueError(f"document {name} is not an array")
+        return value
+
+    definitions: list[Mapping[str, Any]] = [
+        vm
+        for vm in entries("verificationMethod")
+        if isinstance(vm, Mapping) and absolute(vm.get("id")) == kid
+    ]
+    referenced_from: list[str] = []
+    for name in VERIFICATION_RELATIONSHIPS:
+        for entry in entries(name):
+            if isinstance(entry, Mapping):
+                if absolute(entry.get("id")) != kid:
+                    continue
+                definitions.append(entry)
+            elif absolute(entry) != kid:
+                continue
+            if name not in referenced_from:
+                referenced_from.append(name)
+    return definitions, referenced_from

@@ -45,8 +45,8 @@ from typing import Any, Final
 
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa, x25519
 
-from resolver.did import DID, DIDURL, parse_did_url
-from resolver.document import VERIFICATION_RELATIONSHIPS
+from resolver.did import DIDURL, parse_did_url
+from resolver.document import VERIFICATION_RELATIONSHIPS, method_definitions
 from resolver.errors import ResolutionError
 from resolver.jwk import validate_public_jwk
 from resolver.keys import decode_multikey
@@ -149,21 +149,10 @@ def find_verification_method(
     doc_id = did_document.get("id")
     if doc_id != did:
         raise KeyBindingError(f"document is for {_show(doc_id)}, not for {did}")
-    definitions: list[Mapping[str, Any]] = []
-    referenced_from: list[str] = []
-    for vm in _entries(did_document, "verificationMethod"):
-        if isinstance(vm, Mapping) and _absolute(vm.get("id"), did) == wanted:
-            definitions.append(vm)
-    for name in VERIFICATION_RELATIONSHIPS:
-        for entry in _entries(did_document, name):
-            if isinstance(entry, Mapping):
-                if _absolute(entry.get("id"), did) != wanted:
-                    continue
-                definitions.append(entry)
-            elif _absolute(entry, did) != wanted:
-                continue
-            if name not in referenced_from:
-                referenced_from.append(name)
+    try:
+        definitions, referenced_from = method_definitions(did_document, wanted)
+    except ValueError as err:
+        raise KeyBindingError(str(err)) from None
     if not definitions:
         raise KeyBindingError(f"{wanted} is not a verification method of {did}")
     if len(definitions) > 1:
@@ -264,19 +253,6 @@ def _check_jwk_use(jwk: Mapping[str, Any]) -> None:
     ops = jwk.get("key_ops")
     if ops is not None and "verify" not in ops:
         raise KeyBindingError("key_ops of the key do not include 'verify'")
-
-
-def _absolute(ref: object, base: DID) -> str | None:
-    if not isinstance(ref, str):
-        return None
-    return base + ref if ref.startswith("#") else ref
-
-
-def _entries(document: Mapping[str, Any], name: str) -> list[Any]:
-    value = document.get(name, [])
-    if not isinstance(value, list):
-        raise KeyBindingError(f"document {name} is not an array")
-    return value
 
 
 def _show(value: object) -> str:

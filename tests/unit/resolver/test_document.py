@@ -278,3 +278,31 @@ def test_check_document_resolves_relative_ids_against_the_did_being_resolved():
         "authentication": ["#k", "did:web:other.example#k"],
     }
     assert check_document(doc, other) is doc
+
+
+def test_method_definitions_finds_relative_and_embedded_methods_and_references():
+    from resolver.document import method_definitions
+
+    did = "did:example:abc"
+    doc = {
+        "id": did,
+        "verificationMethod": [{"id": "#k1", "type": "Multikey"}],
+        "assertionMethod": ["#k1", {"id": f"{did}#k2", "type": "Multikey"}],
+        "keyAgreement": [f"{did}#k1"],
+    }
+    defs, refs = method_definitions(doc, f"{did}#k1")
+    assert [d["id"] for d in defs] == ["#k1"]
+    assert refs == ["assertionMethod", "keyAgreement"]
+    defs, refs = method_definitions(doc, f"{did}#k2")
+    assert [d["id"] for d in defs] == [f"{did}#k2"]
+    assert refs == ["assertionMethod"]
+    assert method_definitions(doc, f"{did}#nope") == ([], [])
+
+
+def test_method_definitions_refuses_a_relationship_that_is_not_an_array():
+    from resolver.document import method_definitions
+
+    with pytest.raises(ValueError, match="assertionMethod is not an array"):
+        method_definitions(
+            {"id": "did:example:a", "assertionMethod": "#k"}, "did:example:a#k"
+        )
