@@ -312,11 +312,12 @@ def create_app(
         verifier = app.get(VERIFIER)
         return verifier.status_checker if verifier is not None else None
 
-    app[METRICS] = setup_observability(
-        app,
-        resolver=lambda: app.get(RESOLVER),
-        registry=lambda: app.get(REGISTRY),
-        status=status_checker,
-        access_log=settings.access_log,
-    )
+    if settings.metrics:
+        app[METRICS] = setup_observability(
+            app,
+            resolver=lambda: app.get(RESOLVER),
+            registry=lambda: app.get(REGISTRY),
+            status=status_checker,
+            access_log=settings.access_log,
+        )
     return app

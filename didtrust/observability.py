@@ -30,6 +30,7 @@ Exposition format: Prometheus text format 0.0.4
 from __future__ import annotations
 
 import contextlib
+import itertools
 import json
 import logging
 import os
@@ -81,6 +82,8 @@ request_id_var: ContextVar[str | None] = ContextVar("didtrust_request_id", defau
 """The id of the request being served (a key, not state: values live per task)."""
 
 _SANE_ID: Final = re.compile(r"[A-Za-z0-9._-]{1,64}")
+_ID_PREFIX: Final = os.urandom(12).hex()
+_ID_COUNTER: Final = itertools.count(1)
 _REASON: Final = re.compile(r"[a-z0-9-]{1,48}")
 _PROBLEM_PREFIX: Final = "urn:didtrust:problem:"
 _IDENTIFIERS: Final = "/1.0/identifiers/"
@@ -132,9 +135,9 @@ def sane_request_id(value: str | None) -> str:
     """
     if value is not None and _SANE_ID.fullmatch(value):
         return value
-    return os.urandom(
-        16
-    ).hex()  # 128 random bits, like uuid4, at a fraction of its cost
+    # Unique, not secret: a random per-process prefix and a counter, which
+    # costs far less per request than drawing random bytes each time.
+    return f"{_ID_PREFIX}{next(_ID_COUNTER):08x}"
 
 
 # -- service counters --------------------------------------------------------

@@ -50,6 +50,8 @@ class Settings:
     """Worker processes sharing the port (SO_REUSEPORT)."""
     log_level: str = "INFO"
     """Python logging level name."""
+    metrics: bool = True
+    """Serve ``/metrics`` and count every request (and give it a request id)."""
     access_log: bool = False
     """Log one JSON line per request (route, status, duration, request id).
     Off by default: at tens of thousands of requests per second it costs more

@@ -414,3 +414,8 @@ async def test_access_log_is_off_by_default(aiohttp_client, tmp_path, log_lines)
     resp = await client.get("/health")
     assert resp.headers["X-Request-ID"]
     assert '"route"' not in log_lines.getvalue()
+
+
+async def test_generated_request_ids_are_unique(client):
+    ids = {(await client.get("/health")).headers["X-Request-ID"] for _ in range(50)}
+    assert len(ids) == 50
