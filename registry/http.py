@@ -424,7 +424,9 @@ class RegistryRoutes:
     ) -> web.Response:
         accept = request.headers.get("Accept", "")
         if "application/jwt" not in accept:
-            return web.json_response(answer, headers={"Cache-Control": "no-cache"})
+            return web.json_response(
+                answer, dumps=_compact, headers={"Cache-Control": "no-cache"}
+            )
         at = parse_time(at_text) if at_text else _trqp_instant(answer, service.now())
         token = service.sign_answer(answer, query, at)
         return web.Response(
@@ -432,6 +434,11 @@ class RegistryRoutes:
             content_type="application/jwt",
             headers={"Cache-Control": "no-cache"},
         )
+
+
+def _compact(value: Any) -> str:
+    """Compact JSON: answers carry kilobytes of evidence, spaces add up."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
 
 
 def _trqp_instant(answer: Mapping[str, Any], evaluated: datetime) -> datetime:
