@@ -17,7 +17,7 @@ This module does no I/O and no signature checking.
 from __future__ import annotations
 
 import base64
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -65,11 +65,15 @@ def parse_time(value: str) -> datetime:
     return parsed.astimezone(UTC)
 
 
+_ZERO = timedelta(0)
+
+
 def format_time(value: datetime) -> str:
     """Render an instant as RFC 3339 UTC with ``Z`` (seconds precision)."""
     # isoformat() is several times faster than strftime() on this hot path
     # (answers render a dozen instants each); years below 1000 keep 4 digits.
-    utc = value if value.tzinfo is UTC else value.astimezone(UTC)
+    # Any zero-offset zone (pydantic's TzInfo(UTC) too) needs no conversion.
+    utc = value if value.utcoffset() == _ZERO else value.astimezone(UTC)
     return utc.replace(tzinfo=None, microsecond=0).isoformat() + "Z"
 
 
