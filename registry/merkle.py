@@ -685,7 +685,25 @@ class MemoryTree:
                 ``index`` is not a leaf of it.
         """
         size = self._size_or_current(tree_size, InclusionProofError)
-        return inclusion_proof(index, size, self)
+        _check_inclusion_args(index, size)
+        # The same proof as ``inclusion_proof``, walked level by level over the
+        # stored nodes: a left sibling is always a perfect subtree; a right one
+        # is perfect, or (on the right edge) the fold of the perfect subtrees
+        # that make it up; a node with no sibling moves up unchanged.
+        levels = self._levels
+        proof: list[bytes] = []
+        node, last, level = index, size - 1, 0
+        while last > 0:
+            if node & 1:
+                proof.append(levels[level][node - 1])
+            elif node < last:
+                sibling = node + 1
+                if (sibling + 1) << level <= size:
+                    proof.append(levels[level][sibling])
+                else:
+                    proof.append(_range_hash(sibling << level, size, self))
+            node, last, level = node >> 1, last >> 1, level + 1
+        return proof
 
     def consistency_proof(self, first: int, second: int | None = None) -> list[bytes]:
         """Return the consistency proof from ``first`` to ``second`` (default: now).

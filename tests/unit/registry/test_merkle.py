@@ -757,3 +757,16 @@ def test_consistency_rejects_any_flipped_proof_bit(second, data):
         verify_consistency(
             first, second, BIG_TREE.root(first), BIG_TREE.root(second), tampered
         )
+
+
+def test_memory_tree_level_walk_proofs_equal_the_rfc_construction():
+    # MemoryTree walks levels for speed; every proof must be the RFC's.
+    tree = MemoryTree()
+    for i in range(300):
+        tree.append(i.to_bytes(2, "big"))
+    for size in range(1, 301):
+        root = tree.root(size)
+        for index in range(size):
+            fast = tree.inclusion_proof(index, size)
+            assert fast == inclusion_proof(index, size, tree), (index, size)
+            verify_inclusion(tree.leaf_hash(index), index, size, fast, root)
