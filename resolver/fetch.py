@@ -488,10 +488,15 @@ _UNTYPED_MEDIA: Final = frozenset(
 )
 
 
+# VC Data Model 2.0 names JSON-LD credentials (status lists among them)
+# application/vc: a JSON body without the +json suffix.
+_JSON_MEDIA: Final = frozenset({"application/json", "application/vc"})
+
+
 def _is_json_media_type(value: str) -> bool:
     media = value.split(";", 1)[0].strip().lower()
     return (
-        media == "application/json"
+        media in _JSON_MEDIA
         or (media.startswith("application/") and media.endswith("+json"))
         or media in _UNTYPED_MEDIA
     )

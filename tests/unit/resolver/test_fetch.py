@@ -72,6 +72,7 @@ async def body(request: web.Request) -> web.StreamResponse:
         ),
         "octet-stream": (json.dumps(DOC).encode(), {}),
         "text-plain": (json.dumps(DOC).encode(), {"Content-Type": "text/plain"}),
+        "vc": (json.dumps(DOC).encode(), {"Content-Type": "application/vc"}),
     }
     raw, headers = bodies[request.match_info["name"]]
     resp = web.Response(body=raw, headers=headers)
@@ -205,7 +206,7 @@ async def test_fetch_returns_json_headers_and_time(dns, pki, server):
     assert server.requests == ["/doc"]
 
 
-@pytest.mark.parametrize("name", ["ld-json", "octet-stream", "text-plain"])
+@pytest.mark.parametrize("name", ["ld-json", "octet-stream", "text-plain", "vc"])
 async def test_fetch_accepts_json_and_untyped_media_types(dns, pki, server, name):
     got = await fetch(dns, pki, server.url("did.test", f"/body/{name}"))
     assert got.data == DOC
