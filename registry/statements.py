@@ -282,20 +282,11 @@ def _kid(text: str) -> DIDURL:
 def _json_object(name: str, data: bytes) -> dict[str, Any]:
     """Decode UTF-8 JSON text that must be an object without duplicate members."""
     try:
-        value = strictjson.loads(data.decode("utf-8"))
-    except UnicodeDecodeError as err:
-        raise MalformedStatementError(
-            f"the {name} is not utf-8: invalid byte at {err.start}"
-        ) from None
-    except strictjson.DuplicateMemberError as err:
-        raise MalformedStatementError(f"the {name} has a {err}") from None
+        return strictjson.loads_object(data, name)
     except ValueError as err:
-        raise MalformedStatementError(f"the {name} is not json: {err}") from None
+        raise MalformedStatementError(str(err)) from None
     except RecursionError:
         raise MalformedStatementError(f"the {name} nests too deeply") from None
-    if not isinstance(value, dict):
-        raise MalformedStatementError(f"the {name} is not a json object")
-    return value
 
 
 # -- the key -------------------------------------------------------------------

@@ -20,6 +20,7 @@ __all__ = [
     "DuplicateMemberError",
     "finite_float",
     "loads",
+    "loads_object",
     "refuse_constant",
     "unique_members",
 ]
@@ -88,3 +89,29 @@ def loads(text: str | bytes) -> Any:
         parse_constant=refuse_constant,
         parse_float=finite_float,
     )
+
+
+def loads_object(data: bytes, name: str) -> dict[str, Any]:
+    """Parse UTF-8 JSON bytes that must be an object, strictly.
+
+    Error messages name the part being parsed (``name``, e.g. "payload").
+
+    Raises:
+        ValueError: not UTF-8, not JSON (see ``loads``), or not an object;
+            a ``DuplicateMemberError``'s message is rewritten the same way.
+        RecursionError: nesting deeper than the interpreter's stack allows
+            (callers bound depth first, or say it in their own words).
+    """
+    try:
+        value = loads(data.decode("utf-8"))
+    except UnicodeDecodeError as err:
+        raise ValueError(
+            f"the {name} is not utf-8: invalid byte at {err.start}"
+        ) from None
+    except DuplicateMemberError as err:
+        raise ValueError(f"the {name} has a {err}") from None
+    except ValueError as err:
+        raise ValueError(f"the {name} is not json: {err}") from None
+    if not isinstance(value, dict):
+        raise ValueError(f"the {name} is not a json object")
+    return value

@@ -796,21 +796,13 @@ def _claims_v1(vc: dict[str, Any], issuer: str) -> dict[str, Any]:
 def _json_object(name: str, data: bytes) -> dict[str, Any]:
     """Decode UTF-8 JSON that must be an object, within the module's caps."""
     try:
-        value = strictjson.loads(data.decode("utf-8"))
-    except UnicodeDecodeError as err:
-        raise MalformedCredentialError(
-            f"the {name} is not utf-8: invalid byte at {err.start}"
-        ) from None
-    except strictjson.DuplicateMemberError as err:
-        raise MalformedCredentialError(f"the {name} has a {err}") from None
+        value = strictjson.loads_object(data, name)
     except ValueError as err:
-        raise MalformedCredentialError(f"the {name} is not json: {err}") from None
+        raise MalformedCredentialError(str(err)) from None
     except RecursionError:
         raise MalformedCredentialError(
             f"the {name} nests deeper than {MAX_JSON_DEPTH} levels"
         ) from None
-    if not isinstance(value, dict):
-        raise MalformedCredentialError(f"the {name} is not a json object")
     _check_tree(name, value)
     return value
 
