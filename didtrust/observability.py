@@ -8,8 +8,11 @@ What it does:
   verifications by outcome (``/credentials/verify``, from the status code) and
   refused registry statements by reason (the problem type of the refusal).
 - Counters the services already keep (resolution cache hits, misses, coalesced
-  waits and size; registry appends and log size; status-list cache) are copied
-  into Prometheus metrics as deltas after each request and at each scrape.
+  waits and size; registry appends and log size; status-list cache; credential
+  verdicts by first failed check) are copied into Prometheus metrics as deltas
+  after each request and at each scrape.
+- Outbound fetches (did:web documents, status lists) are timed by outcome and
+  refusals counted by reason, through the fetcher's observer hook.
 - With several workers, metrics use prometheus-client's multiprocess mode when
   ``PROMETHEUS_MULTIPROC_DIR`` is set (see :func:`multiprocess_metrics_dir` and
   ADR 0006): any worker answering ``/metrics`` reports the sum over all workers.
@@ -18,10 +21,9 @@ What it does:
   taken from a sane incoming ``X-Request-ID`` or generated, and echoed.
 
 What it does not do: it never logs request or response bodies, headers other
-than a truncated User-Agent, or the raw path (a route template instead); it does
-not time outbound fetches (``resolver/fetch.py`` has no hook yet); it keeps no
-module-level state besides the ``ContextVar`` key (one ``CollectorRegistry`` per
-application).
+than a truncated User-Agent, or the raw path (a route template instead), nor the
+URLs of outbound fetches; it keeps no module-level state besides the
+``ContextVar`` key (one ``CollectorRegistry`` per application).
 
 Exposition format: Prometheus text format 0.0.4
 (https://prometheus.io/docs/instrumenting/exposition_formats/).
@@ -39,7 +41,7 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
@@ -94,6 +96,7 @@ _MAX_METHOD_NAME: Final = 32
 _HTTP_METHODS: Final = frozenset(
     {"GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS"}
 )
+_FETCH_BUCKETS: Final = (0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0)
 _LATENCY_BUCKETS: Final = (
     0.001,
     0.0025,
@@ -152,6 +155,15 @@ class CacheCounters(Protocol):
 
     def __len__(self) -> int:
         """Entries held."""
+        ...
+
+
+class VerdictCounters(Protocol):
+    """What ``CredentialVerifier`` counts: verifications by (verdict, check)."""
+
+    @property
+    def outcomes(self) -> Mapping[tuple[str, str], int]:
+        """Counts by (verdict, first failed check or "")."""
         ...
 
 
@@ -237,6 +249,27 @@ class Metrics:
             ["outcome"],
             registry=reg,
         )
+        self.verdicts = Counter(
+            "didtrust_credential_verdicts",
+            "Credentials checked, by verdict (verified, not_verified, malformed) "
+            "and the first check that failed (empty if none).",
+            ["verdict", "failed_check"],
+            registry=reg,
+        )
+        self.fetch_duration = Histogram(
+            "didtrust_fetch_duration_seconds",
+            "Outbound fetches (did:web documents, status lists) by outcome "
+            "(ok, refused, status, body, not_found, cancelled, error).",
+            ["outcome"],
+            buckets=_FETCH_BUCKETS,
+            registry=reg,
+        )
+        self.fetch_refused = Counter(
+            "didtrust_fetch_refused",
+            "Outbound fetches refused by policy before sending, by reason.",
+            ["reason"],
+            registry=reg,
+        )
         self.refused_statements = Counter(
             "didtrust_registry_statements_refused",
             "Registry statements refused over HTTP, by problem type.",
@@ -267,8 +300,9 @@ class Metrics:
             registry=reg,
             multiprocess_mode="livesum",
         )
-        self._mirrors: dict[tuple[str, str], _Mirror] = {}
+        self._mirrors: dict[tuple[str, ...], _Mirror] = {}
         self._appended = _Mirror(self.appended_statements)
+        self._fetch_children: dict[tuple[str, str], tuple[Any, Any]] = {}
 
     # -- copying service counters --------------------------------------------
 
@@ -285,6 +319,30 @@ class Metrics:
                 self._mirrors[name, event] = mirror
             mirror.update(cache, value)
         self.cache_entries.labels(cache=name).set(len(cache))
+
+    def observe_verdicts(self, verifier: VerdictCounters) -> None:
+        """Copy the verifier's verdict counts."""
+        for (verdict, check), value in list(verifier.outcomes.items()):
+            key = ("verdict", verdict, check)
+            mirror = self._mirrors.get(key)
+            if mirror is None:
+                mirror = _Mirror(
+                    self.verdicts.labels(verdict=verdict, failed_check=check)
+                )
+                self._mirrors[key] = mirror
+            mirror.update(verifier, value)
+
+    def observe_fetch(self, outcome: str, reason: str, seconds: float) -> None:
+        """Record one outbound fetch (the ``Fetcher.observer`` hook)."""
+        children = self._fetch_children.get((outcome, reason))
+        if children is None:
+            refused = self.fetch_refused.labels(reason=reason) if reason else None
+            children = (self.fetch_duration.labels(outcome=outcome), refused)
+            self._fetch_children[outcome, reason] = children
+        duration, refused = children
+        duration.observe(seconds)
+        if refused is not None:
+            refused.inc()
 
     def observe_registry(self, registry: RegistryCounters) -> None:
         """Copy the registry service's append count and log size."""
@@ -362,11 +420,13 @@ class _Observer:
         resolver: Getter,
         registry: Getter,
         status: Getter,
+        verifier: Getter,
     ) -> None:
         self.metrics = metrics
         self._resolver = resolver
         self._registry = registry
         self._status = status
+        self._verifier = verifier
         self._synced = 0.0
         self.access_log = True
         """Write one JSON line per request (costly at high request rates)."""
@@ -394,6 +454,9 @@ class _Observer:
         registry = self._registry()
         if registry is not None:
             self.metrics.observe_registry(registry)
+        verifier = self._verifier()
+        if verifier is not None:
+            self.metrics.observe_verdicts(verifier)
 
     def _known_methods(self) -> frozenset[str]:
         if self._methods is None:
@@ -498,6 +561,8 @@ def setup_observability(
     resolver: Getter,
     registry: Getter,
     status: Getter | None = None,
+    verifier: Getter | None = None,
+    fetcher: Getter | None = None,
     metrics_path: str = "/metrics",
     access_log: bool = True,
 ) -> Metrics:
@@ -512,6 +577,9 @@ def setup_observability(
             start in cleanup contexts, after this call).
         registry: Returns the ``RegistryService`` or ``None``.
         status: Returns the ``StatusChecker`` or ``None``, if reachable.
+        verifier: Returns the ``CredentialVerifier`` or ``None``.
+        fetcher: Returns the ``Fetcher`` or ``None``; its observer is set
+            once the app has started.
         metrics_path: Where to serve the exposition.
         access_log: Write one JSON line per request.
 
@@ -520,10 +588,23 @@ def setup_observability(
     """
     metrics = Metrics(multiprocess=MULTIPROC_ENV in os.environ)
     observer = _Observer(
-        metrics, resolver, registry, status if status is not None else lambda: None
+        metrics,
+        resolver,
+        registry,
+        status if status is not None else _none,
+        verifier if verifier is not None else _none,
     )
     observer.access_log = access_log
     app.middlewares.insert(0, observer.middleware)
+
+    async def watch_fetches(_app: web.Application) -> None:
+        # on_startup handlers added now run after every cleanup context's
+        # startup, so the fetcher exists by then.
+        found = fetcher() if fetcher is not None else None
+        if found is not None:
+            found.observer = metrics.observe_fetch
+
+    app.on_startup.append(watch_fetches)
 
     async def final_sync(_app: web.Application) -> None:
         observer.sync()  # the last copy of the services' counters
@@ -531,6 +612,10 @@ def setup_observability(
     app.on_shutdown.append(final_sync)
     app.router.add_get(metrics_path, observer.metrics_handler)
     return metrics
+
+
+def _none() -> None:
+    return None
 
 
 # -- several workers -------------------------------------------------------------

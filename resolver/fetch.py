@@ -23,6 +23,11 @@ forgery, DNS rebinding, slow or endless bodies). What this module enforces:
   nesting limit checked before parsing); no content codings (a compressed body
   could expand past the cap), no cookies, no proxy from the environment.
 
+Each fetch ends by calling ``Fetcher.observer``, if one is set, with its outcome
+(``ok``, ``refused``, ``status``, ``body``, ``not_found``, ``cancelled`` or
+``error``), the refusal reason (empty unless refused) and its duration in
+seconds: the metrics hook. The observer never sees the URL.
+
 This module does not know about DIDs, does not cache, and does not decide what a
 404 means: non-200 answers raise ``FetchStatusError`` carrying the status.
 """
@@ -35,7 +40,8 @@ import logging
 import re
 import socket
 import ssl
-from collections.abc import AsyncIterator, Mapping
+import time
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -55,6 +61,7 @@ from resolver.errors import FetchError, FetchRefusedError
 
 __all__ = [
     "FetchBodyError",
+    "FetchObserver",
     "FetchPolicy",
     "FetchStatusError",
     "FetchedJSON",
@@ -579,6 +586,27 @@ def _origin(url: URL) -> tuple[str, str, int | None]:
     return (url.scheme, (url.raw_host or "").lower().rstrip("."), url.port)
 
 
+FetchObserver = Callable[[str, str, float], None]
+"""Called after each fetch with (outcome, refusal reason or "", seconds)."""
+
+
+def _outcome(error: BaseException | None) -> tuple[str, str]:
+    """The observer's (outcome, reason) for a fetch that raised ``error``."""
+    if error is None:
+        return "ok", ""
+    if isinstance(error, FetchRefusedError):
+        return "refused", error.reason
+    if isinstance(error, FetchStatusError):
+        return "status", ""
+    if isinstance(error, FetchBodyError):
+        return "body", ""
+    if isinstance(error, HostNotFoundError):
+        return "not_found", ""
+    if isinstance(error, asyncio.CancelledError):
+        return "cancelled", ""
+    return "error", ""
+
+
 class Fetcher:
     """Fetches JSON from URLs that strangers choose, under a ``FetchPolicy``.
 
@@ -604,6 +632,8 @@ class Fetcher:
             raise ValueError("session must come from Fetcher.new_session(policy)")
         self._session = session
         self._policy = policy
+        self.observer: FetchObserver | None = None
+        """Told each fetch's outcome and duration (see the module docstring)."""
         if policy.unsafe_allow_http_hosts:
             logger.warning(
                 "unsafe: plain http allowed for %s",
@@ -661,6 +691,24 @@ class Fetcher:
             HostNotFoundError: the host name does not exist.
             FetchError: timeout, TLS or connection failure, body over the cap.
         """
+        observer = self.observer
+        if observer is None:
+            return await self._get_json_within_limits(url, accept)
+        started = time.perf_counter()
+        error: BaseException | None = None
+        try:
+            return await self._get_json_within_limits(url, accept)
+        except BaseException as e:
+            error = e
+            raise
+        finally:
+            outcome, reason = _outcome(error)
+            try:
+                observer(outcome, reason, time.perf_counter() - started)
+            except Exception:
+                logger.exception("fetch observer failed")
+
+    async def _get_json_within_limits(self, url: str, accept: str) -> FetchedJSON:
         policy = self._policy
         try:
             async with asyncio.timeout(policy.total_timeout):

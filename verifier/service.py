@@ -25,6 +25,7 @@ are injected.
 
 from __future__ import annotations
 
+import collections
 import json
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -270,6 +271,9 @@ class CredentialVerifier:
         self._trust = trust
         self._status = status
         self._clock = clock
+        self.outcomes: collections.Counter[tuple[str, str]] = collections.Counter()
+        """Verifications so far by (verdict, first failed check or ""); the
+        verdict is ``verified``, ``not_verified`` or ``malformed`` (metrics)."""
 
     def now(self) -> datetime:
         """The current instant."""
@@ -283,6 +287,18 @@ class CredentialVerifier:
                 compact JWS, or it is too large, too deeply nested or holds
                 a lone surrogate.
         """
+        try:
+            report = await self._verify(credential)
+        except MalformedCredentialError:
+            self.outcomes["malformed", ""] += 1
+            raise
+        failed = next(
+            (c.name for c in report.checks if c.status is CheckStatus.FAILED), ""
+        )
+        self.outcomes["verified" if report.verified else "not_verified", failed] += 1
+        return report
+
+    async def _verify(self, credential: Any) -> VerificationReport:
         now = self.now()
         report = VerificationReport()
         if isinstance(credential, str):
