@@ -318,6 +318,8 @@ def create_app(
             resolver=lambda: app.get(RESOLVER),
             registry=lambda: app.get(REGISTRY),
             status=status_checker,
+            verifier=lambda: app.get(VERIFIER),
+            fetcher=lambda: app.get(FETCHER),
             access_log=settings.access_log,
         )
     return app
