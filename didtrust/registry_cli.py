@@ -116,6 +116,13 @@ def add_registry_parser(sub: Any) -> argparse.ArgumentParser:
         "--server", help="base URL (default: http://HOST:PORT from settings)"
     )
 
+    backup = cmds.add_parser(
+        "backup", help="copy the log to a new file and check the copy"
+    )
+    backup.add_argument(
+        "destination", metavar="DEST", help="a file that must not exist"
+    )
+
     verify = cmds.add_parser("verify", help="check a registry answer offline")
     from didtrust.registry_verify import add_arguments
 
@@ -203,6 +210,8 @@ async def run_registry(args: argparse.Namespace, settings: Settings) -> int:
             return _sign(args)
         if command == "submit":
             return await _submit(args, settings)
+        if command == "backup":
+            return await _backup(args, settings)
         if command == "verify":
             from didtrust.registry_verify import run
 
@@ -211,8 +220,26 @@ async def run_registry(args: argparse.Namespace, settings: Settings) -> int:
     except (RegistryError, ResolutionError) as exc:
         print(f"didtrust: {exc}", file=sys.stderr)
         return EXIT_FAILED
-    print("didtrust registry: say init, sign, submit or verify", file=sys.stderr)
+    print(
+        "didtrust registry: say init, sign, submit, verify or backup", file=sys.stderr
+    )
     return EXIT_USAGE
+
+
+async def _backup(args: argparse.Namespace, settings: Settings) -> int:
+    from didtrust.registry_backup import backup_registry
+
+    summary = await backup_registry(
+        settings.registry_database,
+        settings.registry_key_file,
+        Path(args.destination),
+    )
+    print(
+        f"backed up {summary.size} log entries to {summary.path}; "
+        f"checkpoint of size {summary.checkpoint_size} verified, "
+        f"root {summary.root_hash}"
+    )
+    return EXIT_OK
 
 
 async def _init(args: argparse.Namespace, settings: Settings) -> int:

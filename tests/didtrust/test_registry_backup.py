@@ -1,0 +1,158 @@
+"""``didtrust registry backup``: a live copy of the log, checked before it is kept.
+
+The CLI runs as a real process against a registry in a real SQLite file, while
+the app that appended to it is still open; the copy is then served by a new
+app (a restore) and answers like the original.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from didtrust.app import create_app
+from didtrust.settings import Settings
+from registry.sqlite import SqliteStore
+from tests.registry_fixtures import (
+    ACCREDITOR,
+    ROOT,
+    Clock,
+    init_registry,
+    make_statement,
+)
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def backup(data: Path, destination: Path) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "DIDTRUST_DATA_DIR": str(data)}
+    return subprocess.run(
+        [sys.executable, "-m", "didtrust", "registry", "backup", str(destination)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        timeout=60,
+        check=False,
+    )
+
+
+@pytest.fixture
+async def live(aiohttp_client, tmp_path):
+    """A registry with two accreditations, its app still running."""
+    data = tmp_path / "data"
+    identity = await init_registry(data)
+    clock = Clock()
+    client = await aiohttp_client(create_app(Settings(data_dir=str(data)), clock=clock))
+    for signer, sub in ((ROOT, ACCREDITOR.did), (ACCREDITOR, "did:web:uni.example")):
+        jws = make_statement(
+            signer,
+            aud=str(identity.did),
+            sub=sub,
+            iat=clock.iat,
+            actions=("issue", "accredit") if signer is ROOT else ("issue",),
+            resources=("Diploma",),
+        )
+        resp = await client.post(
+            "/registry/v1/statements",
+            data=jws.encode(),
+            headers={"Content-Type": "application/jose"},
+        )
+        assert resp.status == 201, await resp.text()
+    return data, client
+
+
+async def test_backup_of_a_running_registry_restores_to_the_same_answers(
+    live, aiohttp_client, tmp_path
+):
+    data, client = live
+    copy = tmp_path / "backups" / "registry-copy.sqlite3"
+    copy.parent.mkdir()
+    done = backup(data, copy)
+    assert done.returncode == 0, done.stderr
+    assert "backed up 3 log entries" in done.stdout
+    assert "checkpoint of size 3 verified" in done.stdout
+    assert sorted(p.name for p in copy.parent.iterdir()) == [copy.name]
+
+    restored = tmp_path / "restored"
+    restored.mkdir()
+    shutil.copy(data / "registry-key.json", restored / "registry-key.json")
+    shutil.copy(copy, restored / "registry.sqlite3")
+    again = await aiohttp_client(
+        create_app(Settings(data_dir=str(restored)), clock=Clock())
+    )
+    path = "/registry/v1/entities/did:web:uni.example"
+    original = await (await client.get(path)).json()
+    answer = await again.get(path)
+    assert answer.status == 200
+    body = await answer.json()
+    assert body["accreditations"] == original["accreditations"]
+    checkpoint = await (await again.get("/registry/v1/log/checkpoint")).read()
+    assert checkpoint == await (await client.get("/registry/v1/log/checkpoint")).read()
+
+
+async def test_backup_refuses_to_overwrite_an_existing_file(live, tmp_path):
+    data, _ = live
+    existing = tmp_path / "keep.sqlite3"
+    existing.write_bytes(b"precious")
+    done = backup(data, existing)
+    assert done.returncode == 1
+    assert "exists" in done.stderr
+    assert existing.read_bytes() == b"precious"
+
+
+async def test_backup_of_a_backdated_log_entry_is_refused_and_leaves_nothing(
+    live, tmp_path
+):
+    data, client = live
+    await client.close()  # the server is gone; someone edits the file
+    db = sqlite3.connect(data / "registry.sqlite3")
+    with db:
+        db.execute("DROP TRIGGER leaf_no_update")
+        (entry,) = db.execute("SELECT data FROM leaf WHERE idx = 2").fetchone()
+        # Backdate the accreditation: as if recorded a year earlier.
+        forged = bytes(entry).replace(b'"2021-03-01T', b'"2020-03-01T')
+        assert forged != bytes(entry)
+        db.execute("UPDATE leaf SET data = ? WHERE idx = 2", (forged,))
+    db.close()
+    target = tmp_path / "copy.sqlite3"
+    done = backup(data, target)
+    assert done.returncode == 1
+    assert "do not hash to the signed checkpoint's root" in done.stderr
+    assert list(tmp_path.glob("copy.sqlite3*")) == []
+
+
+async def test_backup_checked_against_another_registrys_key_is_refused(live, tmp_path):
+    data, client = live
+    await client.close()
+    other = tmp_path / "other"
+    await init_registry(other)
+    shutil.copy(other / "registry-key.json", data / "registry-key.json")
+    done = backup(data, tmp_path / "copy.sqlite3")
+    assert done.returncode == 1
+    assert "signature" in done.stderr
+    assert list(tmp_path.glob("copy.sqlite3*")) == []
+
+
+def test_backup_without_a_registry_says_so(tmp_path):
+    done = backup(tmp_path / "empty", tmp_path / "copy.sqlite3")
+    assert done.returncode == 1
+    assert "no registry database" in done.stderr
+    assert not (tmp_path / "copy.sqlite3").exists()
+
+
+async def test_backup_copy_is_one_file_in_rollback_journal_mode(live, tmp_path):
+    data, _ = live
+    copy = tmp_path / "copy.sqlite3"
+    assert backup(data, copy).returncode == 0
+    store = await SqliteStore.open(copy)
+    try:
+        assert await store.size() == 3
+    finally:
+        await store.close()
