@@ -15,13 +15,16 @@ from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from didtrust import __version__
 from didtrust.apidocs import openapi_routes
 from didtrust.appkeys import FETCHER, METRICS, REGISTRY, RESOLVER, SETTINGS, VERIFIER
 from didtrust.observability import setup_observability
 from didtrust.plugins import build_registry
+from didtrust.ratelimit import RateLimiter, TokenBuckets
 from didtrust.settings import Settings
+from didtrust.webpage import page_routes
 from drivers.web import WebDriver
 from registry.http import RegistryRoutes
 from registry.identity import RegistryIdentity, load_key_file
@@ -265,11 +268,60 @@ async def ready(request: web.Request) -> web.Response:
     )
 
 
+class ServerLog(logging.LoggerAdapter[logging.Logger]):
+    """aiohttp's per-connection logger, with malformed requests told in one line.
+
+    aiohttp logs every request its parser refuses (a request line or header
+    over the limits, too many headers, bad syntax) as an ERROR with a
+    traceback. Anyone can send those, and the client already got its 400, so
+    here they are one INFO line without a traceback; every other record passes
+    unchanged.
+    """
+
+    def log(self, level: int, msg: object, *args: object, **kwargs: Any) -> None:
+        """Log ``msg``; a parser refusal at ERROR becomes one INFO line."""
+        exc = kwargs.get("exc_info")
+        if level >= logging.ERROR and isinstance(exc, HttpProcessingError):
+            kwargs["exc_info"] = None
+            reason = str(exc.message)[:200]
+            msg = f"{msg}: %s %s: %s"
+            args = (*args, exc.code, type(exc).__name__, reason)
+            level = logging.INFO
+        super().log(level, msg, *args, **kwargs)
+
+
+def rate_limiter(
+    settings: Settings, clock: Callable[[], float] = time.monotonic
+) -> RateLimiter:
+    """The per-client rate limiter ``settings`` describe (a budget of 0 is off).
+
+    Raises:
+        SettingsError: ``trusted_proxies`` is malformed.
+    """
+
+    def buckets(rate: float, burst: int) -> TokenBuckets | None:
+        if rate <= 0:
+            return None
+        return TokenBuckets(
+            rate=rate,
+            burst=burst,
+            max_clients=settings.rate_limit_max_clients,
+            clock=clock,
+        )
+
+    return RateLimiter(
+        writes=buckets(settings.rate_limit_writes, settings.rate_limit_writes_burst),
+        verify=buckets(settings.rate_limit_verify, settings.rate_limit_verify_burst),
+        trusted_proxies=settings.trusted_proxy_networks(),
+    )
+
+
 def create_app(
     settings: Settings,
     *,
     registry: DriverRegistry | None = None,
     clock: Callable[[], float] = time.time,
+    monotonic: Callable[[], float] = time.monotonic,
 ) -> web.Application:
     """Build the application for ``settings``; resources start with it.
 
@@ -278,15 +330,26 @@ def create_app(
         registry: Drivers to use instead of those ``settings`` name (tests).
         clock: The trust registry's wall clock, seconds since the epoch
             (tests set it to replay years of accreditations).
+        monotonic: The rate limiter's clock, monotonic seconds (tests move it
+            to refill buckets without waiting).
+
+    Raises:
+        SettingsError: ``trusted_proxies`` is malformed.
     """
     app = web.Application(
-        middlewares=[error_middleware],
+        # The rate limiter runs first, before any handler reads a body or
+        # resolves a DID; the observability middleware, added below, goes
+        # outside both and so sees every status, 429 included.
+        middlewares=[rate_limiter(settings, monotonic).middleware, error_middleware],
         client_max_size=settings.max_request_body,
-        # Limits of the request parser, per connection (aiohttp RequestHandler).
+        # Limits of the request parser, per connection (aiohttp RequestHandler):
+        # a request over them is refused by the parser with a bare 400.
         handler_args={
             "max_line_size": settings.max_request_line,
-            "max_field_size": 8190,
+            "max_field_size": settings.max_header_size,
+            "max_headers": settings.max_headers,
             "keepalive_timeout": 75.0,
+            "logger": ServerLog(logging.getLogger("aiohttp.server")),
         },
     )
     app[SETTINGS] = settings
@@ -305,6 +368,7 @@ def create_app(
     app.router.add_get("/.well-known/did.json", registry_did_document)
     app.router.add_get("/{path:.+}/did.json", registry_did_document)
     app.router.add_routes(openapi_routes())
+    app.router.add_routes(page_routes())
     app.router.add_get("/health", health)
     app.router.add_get("/ready", ready)
 

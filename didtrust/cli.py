@@ -161,12 +161,18 @@ def _run_worker(settings: Settings, reuse_port: bool) -> None:
         reuse_port=reuse_port,
         access_log=None,
         print=None,
-        shutdown_timeout=10.0,
+        shutdown_timeout=settings.shutdown_timeout,
     )
 
 
 def serve(settings: Settings) -> int:
     """Serve HTTP with ``settings.workers`` processes sharing the port.
+
+    On SIGTERM or SIGINT each worker closes its listening socket at once (new
+    connections are refused), lets the requests in flight finish for up to
+    ``settings.shutdown_timeout`` seconds (cancelling those still running),
+    then commits the registry statements still queued and closes the store;
+    the exit code is then 0.
 
     Raises:
         KeyFileError: the registry key file exists but cannot be used (checked

@@ -64,6 +64,35 @@ class Settings:
     """Largest request body accepted, in bytes."""
     max_request_line: int = 8190
     """Longest request line (method, target, version) accepted, in bytes."""
+    max_header_size: int = 8190
+    """Longest header field (name and value together) accepted, in bytes."""
+    max_headers: int = 128
+    """Most header fields accepted in one request."""
+    shutdown_timeout: float = 10.0
+    """Seconds requests in flight may take to finish once a worker is told to
+    stop (SIGTERM, SIGINT); those still running then are cancelled. Queued
+    registry statements are committed after that, whatever it takes."""
+
+    # -- rate limiting (per client; each worker counts on its own) ---------
+    rate_limit_writes: float = 5.0
+    """Registry writes (POST/PUT/PATCH/DELETE under ``/registry/``) per second
+    one client may sustain (0: no limit). Over it: 429 with ``Retry-After``."""
+    rate_limit_writes_burst: int = 50
+    """Registry writes one client may send at once before the sustained rate
+    applies: an accreditor's batch of tens of statements goes through."""
+    rate_limit_verify: float = 20.0
+    """``POST /credentials/verify`` per second one client may sustain (0: no
+    limit). A separate, larger budget: a verification is costly (proofs,
+    canonicalization) and may fetch DID documents and status lists."""
+    rate_limit_verify_burst: int = 100
+    """Verifications one client may send at once."""
+    rate_limit_max_clients: int = 10_000
+    """Clients tracked per budget and worker (LRU; bounds memory under a flood
+    of addresses)."""
+    trusted_proxies: tuple[str, ...] = ()
+    """Networks (CIDR) of reverse proxies whose ``X-Forwarded-For`` names the
+    client; from any other peer the header is ignored. IPv6 clients are
+    counted by /64."""
 
     # -- resolution --------------------------------------------------------
     max_did_length: int = 4096
@@ -144,11 +173,49 @@ class Settings:
                 self.log_level.upper() in logging.getLevelNamesMapping(),
                 "unknown log_level",
             ),
+            (
+                1024 <= self.max_request_body <= 1 << 30,
+                "max_request_body must be 1024..1073741824",
+            ),
+            (
+                256 <= self.max_request_line <= 65536,
+                "max_request_line must be 256..65536",
+            ),
+            (
+                256 <= self.max_header_size <= 65536,
+                "max_header_size must be 256..65536",
+            ),
+            (8 <= self.max_headers <= 1024, "max_headers must be 8..1024"),
+            (
+                0 < self.shutdown_timeout <= 3600,
+                "shutdown_timeout must be more than 0 and at most 3600",
+            ),
+            (
+                0 <= self.rate_limit_writes <= 1e6,
+                "rate_limit_writes must be 0..1000000",
+            ),
+            (
+                1 <= self.rate_limit_writes_burst <= 1_000_000,
+                "rate_limit_writes_burst must be 1..1000000",
+            ),
+            (
+                0 <= self.rate_limit_verify <= 1e6,
+                "rate_limit_verify must be 0..1000000",
+            ),
+            (
+                1 <= self.rate_limit_verify_burst <= 1_000_000,
+                "rate_limit_verify_burst must be 1..1000000",
+            ),
+            (
+                1 <= self.rate_limit_max_clients <= 10_000_000,
+                "rate_limit_max_clients must be 1..10000000",
+            ),
         ]
         for ok, message in checks:
             if not ok:
                 raise SettingsError(message)
         self.fetch_policy()  # every fetch setting is checked at load time
+        self.trusted_proxy_networks()
 
     @property
     def registry_key_file(self) -> Path:
@@ -186,6 +253,22 @@ class Settings:
             )
         except ValueError as exc:
             raise SettingsError(f"fetch settings: {exc}") from exc
+
+    def trusted_proxy_networks(
+        self,
+    ) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+        """The networks of ``trusted_proxies``.
+
+        Raises:
+            SettingsError: an entry is not an address or CIDR network.
+        """
+        try:
+            return tuple(
+                ipaddress.ip_network(n.strip(), strict=False)
+                for n in self.trusted_proxies
+            )
+        except ValueError as exc:
+            raise SettingsError(f"trusted_proxies: {exc}") from exc
 
     # -- sources -----------------------------------------------------------
 

@@ -104,3 +104,76 @@ def test_fetch_settings_become_the_fetch_policy():
 def test_malformed_fetch_settings_are_refused(env, match):
     with pytest.raises(SettingsError, match=match):
         Settings.load(environ=env)
+
+
+def test_limit_and_rate_settings_have_production_defaults():
+    s = Settings.load(environ={})
+    assert (s.max_request_body, s.max_request_line) == (65536, 8190)
+    assert (s.max_header_size, s.max_headers) == (8190, 128)
+    assert s.shutdown_timeout == 10.0
+    assert (s.rate_limit_writes, s.rate_limit_writes_burst) == (5.0, 50)
+    assert (s.rate_limit_verify, s.rate_limit_verify_burst) == (20.0, 100)
+    assert s.rate_limit_max_clients == 10_000
+    assert s.trusted_proxies == ()
+
+
+def test_limit_and_rate_settings_come_from_the_environment():
+    s = Settings.load(
+        environ={
+            "DIDTRUST_MAX_HEADER_SIZE": "4096",
+            "DIDTRUST_MAX_HEADERS": "32",
+            "DIDTRUST_SHUTDOWN_TIMEOUT": "2.5",
+            "DIDTRUST_RATE_LIMIT_WRITES": "0",
+            "DIDTRUST_RATE_LIMIT_WRITES_BURST": "5",
+            "DIDTRUST_RATE_LIMIT_VERIFY": "0.5",
+            "DIDTRUST_TRUSTED_PROXIES": "10.0.0.0/8, 2001:db8::/32,192.0.2.1",
+        }
+    )
+    assert (s.max_header_size, s.max_headers, s.shutdown_timeout) == (4096, 32, 2.5)
+    assert (s.rate_limit_writes, s.rate_limit_writes_burst) == (0.0, 5)
+    assert s.rate_limit_verify == 0.5
+    assert [str(n) for n in s.trusted_proxy_networks()] == [
+        "10.0.0.0/8",
+        "2001:db8::/32",
+        "192.0.2.1/32",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("env", "match"),
+    [
+        ({"DIDTRUST_MAX_REQUEST_BODY": "10"}, "max_request_body must be"),
+        ({"DIDTRUST_MAX_REQUEST_LINE": "100000"}, "max_request_line must be"),
+        ({"DIDTRUST_MAX_HEADER_SIZE": "0"}, "max_header_size must be"),
+        ({"DIDTRUST_MAX_HEADERS": "100000"}, "max_headers must be"),
+        ({"DIDTRUST_SHUTDOWN_TIMEOUT": "0"}, "shutdown_timeout must be"),
+        ({"DIDTRUST_SHUTDOWN_TIMEOUT": "nan"}, "shutdown_timeout must be"),
+        ({"DIDTRUST_RATE_LIMIT_WRITES": "-1"}, "rate_limit_writes must be"),
+        ({"DIDTRUST_RATE_LIMIT_WRITES": "inf"}, "rate_limit_writes must be"),
+        ({"DIDTRUST_RATE_LIMIT_WRITES_BURST": "0"}, "rate_limit_writes_burst"),
+        ({"DIDTRUST_RATE_LIMIT_VERIFY": "nan"}, "rate_limit_verify must be"),
+        ({"DIDTRUST_RATE_LIMIT_VERIFY_BURST": "0"}, "rate_limit_verify_burst"),
+        ({"DIDTRUST_RATE_LIMIT_MAX_CLIENTS": "0"}, "rate_limit_max_clients"),
+        ({"DIDTRUST_TRUSTED_PROXIES": "10.0.0.0/40"}, "trusted_proxies"),
+        ({"DIDTRUST_TRUSTED_PROXIES": "proxy.internal"}, "trusted_proxies"),
+    ],
+    ids=[
+        "tiny-body",
+        "huge-request-line",
+        "zero-header-size",
+        "header-count-unbounded",
+        "no-shutdown-grace",
+        "nan-shutdown",
+        "negative-rate",
+        "infinite-rate",
+        "zero-burst",
+        "nan-verify-rate",
+        "zero-verify-burst",
+        "no-clients-tracked",
+        "prefix-too-long",
+        "proxy-by-name",
+    ],
+)
+def test_out_of_range_limits_are_refused_with_the_setting_named(env, match):
+    with pytest.raises(SettingsError, match=match):
+        Settings.load(environ=env)
