@@ -128,11 +128,15 @@ def negotiate(header: str | None, *, dereferencing: bool) -> tuple[str, str]:
     if not header:
         return _FULL, full_type
     for _q, mtype, profile in _parse_accept(header):
+        # The media type names the shape of the body. A DID URL's full answer
+        # is a dereferencing result even if a resolution result was asked for
+        # (RFC 9110 §12.5.1: a server may disregard Accept rather than answer
+        # 406); a DID asked for as a dereferencing result is dereferenced.
         if mtype in (DID_RESOLUTION, DID_URL_DEREFERENCING):
-            return _FULL, mtype
+            return _FULL, DID_URL_DEREFERENCING if dereferencing else mtype
         if mtype == "application/ld+json":
             if profile == "https://w3id.org/did-resolution":
-                return _FULL, DID_RESOLUTION_LEGACY
+                return _FULL, full_type if dereferencing else DID_RESOLUTION_LEGACY
             return _DOC, "application/did+ld+json"
         if mtype in DID_DOCUMENT_TYPES:
             return _DOC, mtype
@@ -187,9 +191,13 @@ class ResolverRoutes:
 
     def routes(self) -> list[web.RouteDef]:
         """The route table to add to an application."""
+        # Any character, line breaks too: the router matches the decoded path,
+        # where ``%0A`` is a newline that ``.`` would not match (a 404 from the
+        # router instead of this binding's 400 for an invalid DID).
+        ident = PREFIX + "{identifier:[\\s\\S]+}"
         return [
-            web.get(PREFIX + "{identifier:.+}", self.get_identifier, allow_head=True),
-            web.post(PREFIX + "{identifier:.+}", self.post_identifier),
+            web.get(ident, self.get_identifier, allow_head=True),
+            web.post(ident, self.post_identifier),
             web.get("/1.0/methods", self.methods),
             web.get("/1.0/properties", self.properties),
             web.get("/1.0/testIdentifiers", self.test_identifiers),
@@ -302,6 +310,8 @@ class ResolverRoutes:
             url, options = self._parse(request, resolver, body_options)
             dereferencing = not url.is_bare_did
             kind, ctype = _negotiate_cached(accept, dereferencing=dereferencing)
+            # A DID dereferenced (DID Resolution §5): the content is its document.
+            dereferencing = dereferencing or ctype == DID_URL_DEREFERENCING
             options.setdefault("accept", ctype)
             if not dereferencing:
                 resolution = await resolver.resolve(url.did, options)
@@ -416,7 +426,9 @@ class ResolverRoutes:
             ctype = DID_URL_DEREFERENCING if dereferencing else DID_RESOLUTION
         if ctype not in (DID_RESOLUTION, DID_RESOLUTION_LEGACY, DID_URL_DEREFERENCING):
             ctype = DID_URL_DEREFERENCING if dereferencing else DID_RESOLUTION
-        if dereferencing:
+        # The body has the shape its media type names (a DID asked for as a
+        # dereferencing result fails as one).
+        if ctype == DID_URL_DEREFERENCING:
             body: JSONObject = {
                 "@context": RESOLUTION_CONTEXT,
                 "content": None,

@@ -292,6 +292,107 @@ async def test_resolution_errors_match_the_document(plain, url, status):
     assert body["didDocument"] is None
 
 
+FRAGMENT = f"{DID_KEY}#{DID_KEY.removeprefix('did:key:')}"
+IDENTIFIER_KINDS = {
+    "did": DID_KEY,
+    "did-url": FRAGMENT.replace(":", "%3A").replace("#", "%23"),
+    "unknown-fragment": f"{DID_KEY}%23nope".replace(":", "%3A"),
+    "unknown-service": f"{DID_KEY}?service=nope",
+    "invalid-did": "did:key:zBAD",
+    "unknown-method": "did:nope:x",
+}
+ACCEPTS = [
+    "application/did-resolution",
+    "application/did-url-dereferencing",
+    'application/ld+json;profile="https://w3id.org/did-resolution"',
+    "application/json",
+    "application/did+ld+json",
+    "application/did",
+    "*/*",
+]
+
+
+@pytest.mark.parametrize("accept", ACCEPTS)
+@pytest.mark.parametrize("kind", list(IDENTIFIER_KINDS))
+@pytest.mark.parametrize("method", ["get", "post"])
+async def test_every_representation_has_the_documented_shape(
+    plain, method, kind, accept
+):
+    """The body has the shape its media type names, answer or error.
+
+    Found by the schemathesis fuzz: a DID asked for as
+    ``application/did-url-dereferencing`` came back as a resolution result, and
+    a DID URL asked for as ``application/did-resolution`` as a dereferencing
+    result, each under the type of the other.
+    """
+    url = URL("/1.0/identifiers/" + IDENTIFIER_KINDS[kind], encoded=True)
+    resp = await plain.request(method.upper(), url, headers={"Accept": accept})
+    body = await assert_documented(resp, IDENTIFIERS, method)
+    if resp.content_type == "application/did-url-dereferencing":
+        assert body is not None
+        assert "content" in body
+    elif resp.content_type == "application/did-resolution":
+        assert body is not None
+        assert "didDocument" in body
+
+
+async def test_a_did_dereferenced_is_its_document(plain):
+    resp = await plain.get(ID, headers={"Accept": "application/did-url-dereferencing"})
+    assert resp.status == 200
+    assert resp.headers["Content-Type"] == "application/did-url-dereferencing"
+    body = await assert_documented(resp, IDENTIFIERS, "get")
+    assert body is not None
+    assert body["content"]["id"] == DID_KEY
+
+
+async def test_a_did_url_asked_for_as_a_resolution_is_dereferenced(plain):
+    url = URL("/1.0/identifiers/" + IDENTIFIER_KINDS["did-url"], encoded=True)
+    resp = await plain.get(url, headers={"Accept": "application/did-resolution"})
+    assert resp.status == 200
+    assert resp.headers["Content-Type"] == "application/did-url-dereferencing"
+    body = await assert_documented(resp, IDENTIFIERS, "get")
+    assert body is not None
+    assert body["content"]["id"] == FRAGMENT
+
+
+async def test_identifier_with_a_line_break_is_an_invalid_did(plain):
+    """Found by the fuzz: ``%0A`` in the identifier was the router's bare 404."""
+    resp = await plain.get(URL("/1.0/identifiers/did:key:z%0Ax", encoded=True))
+    assert resp.status == 400
+    body = await assert_documented(resp, IDENTIFIERS, "get")
+    assert body is not None
+    error = body["didResolutionMetadata"]["error"]
+    assert error["type"] == "https://www.w3.org/ns/did#INVALID_DID"
+
+
+async def test_writes_over_the_rate_limit_match_the_document(
+    aiohttp_client: ClientFactory, tmp_path: Path
+):
+    data = tmp_path / "data"
+    await init_registry(data)
+    settings = Settings(
+        data_dir=str(data),
+        rate_limit_writes=0.001,
+        rate_limit_writes_burst=1,
+        rate_limit_verify=0.001,
+        rate_limit_verify_burst=1,
+    )
+    client = await aiohttp_client(build_app(settings, clock=Clock()))
+    for path, media in [
+        ("/registry/v1/statements", "application/jose"),
+        ("/credentials/verify", "application/json"),
+    ]:
+        statuses = []
+        for _ in range(2):
+            resp = await client.post(path, data=b"x", headers={"Content-Type": media})
+            statuses.append(resp.status)
+        assert statuses[1] == 429, statuses
+        assert int(resp.headers["Retry-After"]) >= 1
+        body = await assert_documented(resp, path, "post")
+        assert body is not None
+        assert body["type"] == "urn:didtrust:problem:rate-limited"
+
+
 async def test_dereferenced_fragment_matches_the_document(plain):
     url = f"{DID_KEY}#{DID_KEY.removeprefix('did:key:')}"
     encoded = url.replace(":", "%3A").replace("#", "%23")
@@ -322,6 +423,10 @@ async def test_post_resolution_and_bad_body_match_the_document(plain):
         "/health",
         "/ready",
         "/openapi.json",
+        "/docs",
+        "/",
+        "/ui/app.js",
+        "/ui/style.css",
     ],
 )
 async def test_simple_gets_match_the_document(plain, path):
