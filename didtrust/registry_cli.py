@@ -229,7 +229,7 @@ async def run_registry(args: argparse.Namespace, settings: Settings) -> int:
 async def _backup(args: argparse.Namespace, settings: Settings) -> int:
     from didtrust.registry_backup import backup_registry
 
-    summary = await backup_registry(
+    summary = backup_registry(
         settings.registry_database,
         settings.registry_key_file,
         Path(args.destination),

@@ -121,11 +121,44 @@ async def test_backup_of_a_backdated_log_entry_is_refused_and_leaves_nothing(
         assert forged != bytes(entry)
         db.execute("UPDATE leaf SET data = ? WHERE idx = 2", (forged,))
     db.close()
-    target = tmp_path / "copy.sqlite3"
-    done = backup(data, target)
+    before = sorted(tmp_path.iterdir())
+    done = backup(data, tmp_path / "copy.sqlite3")
     assert done.returncode == 1
     assert "do not hash to the signed checkpoint's root" in done.stderr
-    assert list(tmp_path.glob("copy.sqlite3*")) == []
+    assert sorted(tmp_path.iterdir()) == before
+
+
+async def test_backup_with_a_damaged_merkle_node_is_refused(live, tmp_path):
+    # The entries still hash to the checkpoint, but a server restored from the
+    # copy would extend its tree from the stored nodes and sign a wrong root.
+    data, client = live
+    await client.close()
+    db = sqlite3.connect(data / "registry.sqlite3")
+    with db:
+        db.execute("DROP TRIGGER merkle_node_no_update")
+        db.execute(
+            "UPDATE merkle_node SET hash = zeroblob(32) WHERE level = 1 AND idx = 0"
+        )
+    db.close()
+    before = sorted(tmp_path.iterdir())
+    done = backup(data, tmp_path / "copy.sqlite3")
+    assert done.returncode == 1
+    assert "merkle node (level 1, index 0) does not match" in done.stderr
+    assert sorted(tmp_path.iterdir()) == before
+
+
+async def test_backup_does_not_follow_a_dangling_symlink_at_the_destination(
+    live, tmp_path
+):
+    data, _ = live
+    victim = tmp_path / "elsewhere" / "victim"
+    link = tmp_path / "copy.sqlite3"
+    link.symlink_to(victim)
+    done = backup(data, link)
+    assert done.returncode == 1
+    assert "exists" in done.stderr
+    assert link.is_symlink()
+    assert not victim.exists()
 
 
 async def test_backup_checked_against_another_registrys_key_is_refused(live, tmp_path):
@@ -134,23 +167,39 @@ async def test_backup_checked_against_another_registrys_key_is_refused(live, tmp
     other = tmp_path / "other"
     await init_registry(other)
     shutil.copy(other / "registry-key.json", data / "registry-key.json")
+    before = sorted(tmp_path.iterdir())
     done = backup(data, tmp_path / "copy.sqlite3")
     assert done.returncode == 1
     assert "signature" in done.stderr
-    assert list(tmp_path.glob("copy.sqlite3*")) == []
+    assert sorted(tmp_path.iterdir()) == before
+
+
+async def test_backup_into_a_missing_directory_says_so(live, tmp_path):
+    data, _ = live
+    done = backup(data, tmp_path / "no" / "such" / "copy.sqlite3")
+    assert done.returncode == 1
+    assert "cannot write in" in done.stderr
+    assert "Traceback" not in done.stderr
 
 
 def test_backup_without_a_registry_says_so(tmp_path):
     done = backup(tmp_path / "empty", tmp_path / "copy.sqlite3")
     assert done.returncode == 1
-    assert "no registry database" in done.stderr
+    assert "no registry key" in done.stderr
+    assert "registry init" in done.stderr
     assert not (tmp_path / "copy.sqlite3").exists()
 
 
-async def test_backup_copy_is_one_file_in_rollback_journal_mode(live, tmp_path):
+async def test_backup_copy_is_one_private_file_in_rollback_journal_mode(live, tmp_path):
     data, _ = live
     copy = tmp_path / "copy.sqlite3"
     assert backup(data, copy).returncode == 0
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith("copy")] == [
+        copy.name
+    ]
+    # File format write/read versions 1: a rollback journal, not WAL (2).
+    assert copy.read_bytes()[18:20] == b"\x01\x01"
+    assert copy.stat().st_mode & 0o077 == 0
     store = await SqliteStore.open(copy)
     try:
         assert await store.size() == 3
