@@ -434,6 +434,11 @@ class _Observer:
         # Label children by label values: labels() is the costly part of an
         # update, and the label sets here are small and bounded.
         self._children: dict[tuple[Any, ...], Any] = {}
+        # Request counts waiting to be added to their counters: a dict
+        # increment per request instead of a locked counter update, flushed
+        # by sync() (at each scrape, and at most SYNC_INTERVAL after a
+        # request). The latency histogram is observed per request.
+        self._pending: dict[tuple[Any, ...], int] = {}
 
     def _child(self, metric: Any, *values: str) -> Any:
         key = (id(metric), *values)
@@ -442,9 +447,21 @@ class _Observer:
             child = self._children[key] = metric.labels(*values)
         return child
 
+    def _count(self, metric: Any, *values: str | int) -> None:
+        key = (metric, *values)
+        pending = self._pending
+        pending[key] = pending.get(key, 0) + 1
+
+    def flush(self) -> None:
+        """Add the pending request counts to their counters."""
+        pending, self._pending = self._pending, {}
+        for (metric, *values), n in pending.items():
+            self._child(metric, *map(str, values)).inc(n)
+
     def sync(self) -> None:
-        """Copy the services' counters (cheap: a few attribute reads)."""
+        """Flush request counts and copy the services' counters (cheap)."""
         self._synced = time.monotonic()
+        self.flush()
         resolver = self._resolver()
         if resolver is not None:
             self.metrics.observe_cache("resolution", resolver.cache)
@@ -476,14 +493,14 @@ class _Observer:
     ) -> None:
         method = request.method if request.method in _HTTP_METHODS else "OTHER"
         m = self.metrics
-        self._child(m.requests, route, method, str(status)).inc()
+        self._count(m.requests, route, method, status)
         self._child(m.latency, route, method).observe(seconds)
         if route.startswith(_IDENTIFIERS):
             outcome = _RESOLUTION_OUTCOMES.get(status, "error")
             did_method = _did_method(request, self._known_methods())
-            self._child(m.resolutions, did_method, outcome).inc()
+            self._count(m.resolutions, did_method, outcome)
         elif route == _VERIFY:
-            self._child(m.verifications, _verification_outcome(status)).inc()
+            self._count(m.verifications, _verification_outcome(status))
         elif (
             route == _STATEMENTS
             and method == "POST"
