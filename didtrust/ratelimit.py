@@ -167,10 +167,24 @@ class TokenBuckets:
 def parse_networks(texts: Iterable[str]) -> tuple[IPNetwork, ...]:
     """Networks from CIDR strings (a bare address is a /32 or /128).
 
+    An IPv4-mapped IPv6 network (``::ffff:10.0.0.0/104``, as a dual-stack
+    listener logs its peers) becomes the IPv4 network it maps, because peers
+    and forwarded addresses are compared in their IPv4 form.
+
     Raises:
         ValueError: a string is not an address or network.
     """
-    return tuple(ipaddress.ip_network(t.strip(), strict=False) for t in texts)
+    return tuple(
+        _unmapped(ipaddress.ip_network(t.strip(), strict=False)) for t in texts
+    )
+
+
+def _unmapped(network: IPNetwork) -> IPNetwork:
+    if isinstance(network, ipaddress.IPv6Network) and network.prefixlen >= 96:
+        mapped = network.network_address.ipv4_mapped
+        if mapped is not None:
+            return ipaddress.IPv4Network(f"{mapped}/{network.prefixlen - 96}")
+    return network
 
 
 def _address(text: str) -> IPAddress | None:

@@ -141,6 +141,17 @@ def test_forwarded_for_is_ignored_when_no_proxy_is_trusted():
     assert client_address("10.0.0.1", ["203.0.113.1"], ()) == ip("10.0.0.1")
 
 
+def test_proxy_trusted_in_ipv4_mapped_form_is_still_trusted():
+    # A dual-stack listener logs its peers as ::ffff:a.b.c.d; an operator who
+    # copies that form into the setting must not make every client share one
+    # bucket (the proxy's).
+    mapped = parse_networks(["::ffff:10.0.0.0/104"])
+    assert mapped == (ipaddress.ip_network("10.0.0.0/8"),)
+    assert client_address("::ffff:10.0.0.1", ["203.0.113.7"], mapped) == ip(
+        "203.0.113.7"
+    )
+
+
 def test_trusted_proxy_names_the_client():
     assert client_address("10.0.0.1", ["203.0.113.7"], PROXIES) == ip("203.0.113.7")
 
