@@ -77,6 +77,10 @@
       return;
     }
     const body = await readJson(response);
+    if (response.status === 410 && body.didDocument) {
+      showDocument(identifier, body); // deactivated: the last document, marked
+      return;
+    }
     if (!response.ok) {
       const meta = body.didResolutionMetadata || body.dereferencingMetadata || {};
       const error = meta.error || {};
@@ -135,18 +139,49 @@
     return readJson(response);
   }
 
+  function resultsNamed(report, name) {
+    return (report.results || []).filter((r) => r.name === name);
+  }
+
+  function allows(scope, action, resource) {
+    const has = (list, value) => Array.isArray(list) && (list.includes(value) || list.includes("*"));
+    return Boolean(scope) && has(scope.actions, action) && has(scope.resources, resource);
+  }
+
+  // Who accredited the issuer for this credential, and since when: only once
+  // the server's own "accredited now" check passed (its answer is the signed
+  // one), and only the accreditations that allow issuing this credential's type.
   async function accreditationOf(report) {
     const did = report.issuer && report.issuer.id;
-    if (!did) return null;
+    if (!did) return { text: "no issuer named" };
+    const proofs = resultsNamed(report, "proof");
+    if (!proofs.length || proofs.some((p) => p.status !== "passed")) {
+      return { text: "not looked up: the credential's proof did not verify" };
+    }
+    const [now] = resultsNamed(report, "accredited now");
+    if (!now || now.status === "skipped") {
+      return { text: "not checked: this server keeps no trust registry" };
+    }
+    if (now.status !== "passed") {
+      return { text: `not accredited to issue it now: ${now.detail || ""}`, bad: true };
+    }
     const view = await entity(did);
-    if (view.unavailable || view.missing || view.error) return view;
-    const current = (view.accreditations || []).filter((a) => a.effective);
-    const authorities = await Promise.all(current.map(async (a) => {
+    if (view.unavailable || view.missing || view.error) {
+      return { text: `accredited (${now.detail}); the registry's entry could not be read` };
+    }
+    const current = (view.accreditations || []).filter(
+      (a) => a.effective && allows(a.scope, "issue", now.resource));
+    const parts = await Promise.all(current.map(async (a) => {
       const who = await entity(a.authority);
       const name = who && who.subject && who.subject.name;
-      return { ...a, authorityName: name || (who && who.isRoot ? "the root authority" : null) };
+      const label = name || (who && who.isRoot ? "the root authority" : null);
+      const by = label ? `${label} (${a.authority})` : a.authority;
+      return `accredited by ${by} since ${dateText(a.validFrom)}`;
     }));
-    return { view, current: authorities };
+    const registered = view.subject && view.subject.name;
+    let text = parts.join("; ") || `accredited: ${now.detail}`;
+    if (registered) text = `registered as “${registered}”; ${text}`;
+    return { text };
   }
 
   // -- rendering ---------------------------------------------------------------
@@ -192,16 +227,23 @@
   function showReport(report, accreditation) {
     const verified = report.verified === true;
     const issuer = report.issuer || {};
-    const issuerText = issuer.name ? `${issuer.name} (${issuer.id})` : String(issuer.id || "unknown");
+    // The name is what the credential says of itself; the registry's name for
+    // the issuer, if any, is in the accreditation line.
+    const issuerText = issuer.name
+      ? `${issuer.id} — names itself “${issuer.name}”`
+      : String(issuer.id || "unknown");
     const verdict = el("div", { class: verified ? "verdict ok" : "verdict bad", id: "verdict", role: "status" },
       el("strong", {}, verified ? "Verified" : "Not verified"),
       el("p", {}, verified
-        ? verifiedText(new Set(report.checks || []))
-        : `This credential did not pass: ${(report.errors || []).join("; ") || "no proof could be checked"}.`));
+        ? verifiedText(report)
+        : `This credential did not pass: ${(report.errors || []).join("; ") || "no proof could be checked"}.`),
+      (report.warnings || []).length
+        ? el("ul", { class: "warnings" }, ...report.warnings.map((w) => el("li", {}, `Not checked: ${w}`)))
+        : null);
 
     const facts = el("dl", { class: "facts" },
       el("dt", {}, "Issuer"), el("dd", { id: "issuer" }, issuerText),
-      el("dt", {}, "Accreditation"), el("dd", { id: "accreditation" }, accreditationText(accreditation)),
+      el("dt", {}, "Accreditation"), el("dd", { id: "accreditation", class: accreditation.bad ? "bad-text" : null }, accreditation.text),
       el("dt", {}, "Kind"), el("dd", {}, (report.types || []).join(", ") + (report.format ? ` (${report.format})` : "")),
       el("dt", {}, "Issued"), el("dd", {}, report.issued ? dateText(report.issued) : "not stated"),
     );
@@ -218,27 +260,19 @@
       details("Full report", pretty(report), false));
   }
 
-  function verifiedText(passed) {
+  function verifiedText(report) {
     // Say only what was checked: without a registry or a status list, the
     // verdict rests on fewer checks, and the reader must know which.
     let text = "The signature holds, the key belongs to the issuer and the credential is in force";
-    if (passed.has("status")) text += "; it has not been revoked or suspended";
-    text += passed.has("accredited now")
-      ? "; its issuer is accredited."
+    const statuses = resultsNamed(report, "status");
+    const passed = statuses.filter((r) => r.status === "passed").map((r) => r.detail);
+    if (passed.length) text += `; its status lists say: ${passed.join(", ")}`;
+    if (statuses.some((r) => r.status !== "passed")) text += "; some of its status was not checked";
+    const [now] = resultsNamed(report, "accredited now");
+    text += now && now.status === "passed"
+      ? "; its issuer is accredited to issue it."
       : ". The issuer's accreditation was not checked.";
     return text;
-  }
-
-  function accreditationText(accreditation) {
-    if (accreditation === null) return "no issuer named";
-    if (accreditation.unavailable) return "this server keeps no trust registry";
-    if (accreditation.missing) return "not in this server's trust registry";
-    if (accreditation.error) return `registry lookup failed: ${accreditation.error}`;
-    if (!accreditation.current.length) return "no accreditation in force";
-    return accreditation.current.map((a) => {
-      const who = a.authorityName ? `${a.authorityName} (${a.authority})` : a.authority;
-      return `accredited by ${who} since ${dateText(a.validFrom)}`;
-    }).join("; ");
   }
 
   // -- input -------------------------------------------------------------------
@@ -296,9 +330,13 @@
       if (file) load(file);
     });
   }
-  // A link may carry what to check: /#did:key:… (kept client-side, never logged).
+  // A link may carry what to check: /#did:key:… (kept client-side, never
+  // logged). It is only filled in: the person presses Check.
   if (location.hash.length > 1) {
-    input.value = decodeURIComponent(location.hash.slice(1));
-    check();
+    try {
+      input.value = decodeURIComponent(location.hash.slice(1));
+    } catch (_err) {
+      show(problemBox("The link is malformed.", "Paste what you want to check instead."));
+    }
   }
 })();

@@ -156,7 +156,9 @@ async def test_page_verifies_a_pasted_credential_with_issuer_and_accreditor(page
     issuer = (await page.text_content("#issuer")) or ""
     assert ISSUER_NAME in issuer
     assert str(ED25519_KEY.did) in issuer
+    assert "names itself" in issuer  # the name is the credential's own claim
     accreditation = (await page.text_content("#accreditation")) or ""
+    assert accreditation.startswith(f"registered as \u201c{ISSUER_NAME}\u201d")
     assert f"accredited by {ACCREDITOR_NAME} ({ACCREDITOR.did})" in accreditation
     assert "since 2021-03-01" in accreditation
     rows = await check_rows(page)
@@ -175,6 +177,32 @@ async def test_page_says_not_verified_for_a_tampered_credential(page):
     assert verdict.startswith("Not verified")
     assert "proof" in verdict
     assert (await check_rows(page))["proof"] == "failed"
+    # A forgery naming a real, accredited issuer gets no reassuring line.
+    accreditation = (await page.text_content("#accreditation")) or ""
+    assert accreditation.startswith("not looked up")
+    assert ACCREDITOR_NAME not in accreditation
+
+
+async def test_page_says_not_accredited_for_a_type_outside_the_issuers_scope(page):
+    # The issuer is accredited for Open Badges only; this is a licence.
+    credential = eddsa_jcs(type=["VerifiableCredential", "MedicalLicense"])
+    verdict = await check(page, json.dumps(credential))
+    assert verdict.startswith("Not verified")
+    accreditation = (await page.text_content("#accreditation")) or ""
+    assert accreditation.startswith("not accredited to issue it now")
+    assert "MedicalLicense" in accreditation
+    assert ACCREDITOR_NAME not in accreditation
+
+
+async def test_page_fills_a_linked_credential_but_waits_for_a_click(page):
+    # /#… on our origin must not show a verdict nobody asked for.
+    await page.goto("/#" + str(ED25519_KEY.did))
+    await page.reload()
+    assert await page.input_value("#input") == str(ED25519_KEY.did)
+    assert await page.query_selector("#verdict") is None
+    await page.goto("/#%E0%A4%A")
+    await page.reload()
+    assert "malformed" in ((await page.text_content("#verdict")) or "")
 
 
 async def test_page_verifies_a_jwt_from_a_chosen_file(page, tmp_path):
@@ -258,3 +286,4 @@ async def test_page_does_not_claim_accreditation_it_did_not_check(
     assert verdict.startswith("Verified")
     assert "accreditation was not checked" in verdict
     assert "is accredited" not in verdict
+    assert "Not checked: accredited now" in verdict
