@@ -31,6 +31,7 @@ Exposition format: Prometheus text format 0.0.4
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import itertools
 import json
@@ -41,7 +42,7 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from contextvars import ContextVar
 from datetime import UTC, datetime
 from pathlib import Path
@@ -410,9 +411,11 @@ def _verification_outcome(status: int) -> str:
 
 class _Observer:
     SYNC_INTERVAL = 1.0
-    """Seconds between copies of the services' counters outside scrapes (in
-    multiprocess mode a scrape reaches one worker, so each worker copies its
-    own now and then; the figures lag by at most this much)."""
+    """Seconds between copies of the services' counters and flushes of the
+    request counts outside scrapes (in multiprocess mode a scrape reaches one
+    worker, so each worker copies its own: after a request once this much
+    time has passed, and from a background task every this many seconds, so
+    an idle worker's last counts show too; the figures lag by at most this)."""
 
     def __init__(
         self,
@@ -623,9 +626,25 @@ def setup_observability(
 
     app.on_startup.append(watch_fetches)
 
+    async def periodic_sync(_app: web.Application) -> AsyncIterator[None]:
+        async def loop() -> None:
+            while True:
+                await asyncio.sleep(observer.SYNC_INTERVAL)
+                try:
+                    observer.sync()
+                except Exception:
+                    log.exception("copying the services' counters failed")
+
+        task = asyncio.create_task(loop(), name="metrics-sync")
+        yield
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
     async def final_sync(_app: web.Application) -> None:
         observer.sync()  # the last copy of the services' counters
 
+    app.cleanup_ctx.append(periodic_sync)
     app.on_shutdown.append(final_sync)
     app.router.add_get(metrics_path, observer.metrics_handler)
     return metrics

@@ -6,6 +6,7 @@ Apps are built with ``create_app`` and instrumented here with
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import io
 import json
@@ -25,6 +26,7 @@ from didtrust.appkeys import METRICS
 from didtrust.observability import (
     JsonLogFormatter,
     Metrics,
+    _Observer,
     configure_json_logging,
     multiprocess_metrics_dir,
     request_id_var,
@@ -419,3 +421,35 @@ async def test_access_log_is_off_by_default(aiohttp_client, tmp_path, log_lines)
 async def test_generated_request_ids_are_unique(client):
     ids = {(await client.get("/health")).headers["X-Request-ID"] for _ in range(50)}
     assert len(ids) == 50
+
+
+async def test_idle_worker_flushes_its_last_counts_without_a_scrape(
+    aiohttp_client, tmp_path, monkeypatch
+):
+    # In multiprocess mode a scrape reaches one worker: another one that has
+    # gone quiet must still write its last request counts by itself.
+    monkeypatch.setattr(_Observer, "SYNC_INTERVAL", 0.05)
+    app, metrics = instrumented(Settings(data_dir=str(tmp_path / "data")))
+    client = await aiohttp_client(app)
+    # The first request syncs (nothing was synced yet), the second comes
+    # within the interval and waits in the pending counts.
+    for _ in range(2):
+        assert (await client.get(BASE + ROOT.did)).status == 200
+
+    def counted() -> float:
+        # Read the registry directly: exposition() does not sync, the handler does.
+        text = metrics.exposition().decode()
+        for family in text_string_to_metric_families(text):
+            for s in family.samples:
+                if (
+                    s.name == "didtrust_http_requests_total"
+                    and s.labels.get("route") == ROUTE
+                ):
+                    return s.value
+        return 0.0
+
+    for _ in range(100):
+        if counted() == 2:
+            break
+        await asyncio.sleep(0.02)
+    assert counted() == 2
