@@ -65,7 +65,13 @@ from registry.statements import (
     peek_header,
     verify_statement,
 )
-from registry.store import StorageError, Store, StoredCheckpoint, WriteTransaction
+from registry.store import (
+    CheckpointMismatchError,
+    StorageError,
+    Store,
+    StoredCheckpoint,
+    WriteTransaction,
+)
 from resolver.did import DID
 from resolver.errors import ResolutionError
 
@@ -447,6 +453,22 @@ class RegistryService:
             )
             size = appended[-1].index + 1
             root = await tx.root()
+            # The store extends its tree from the Merkle nodes it keeps; the
+            # replayed tree was hashed from the entries themselves. Sign only
+            # when both agree: a damaged node table must never yield a signed
+            # root that the log's entries do not have (a failure from here on
+            # rolls back and rebuilds the state, tree included).
+            for _, _, raw in accepted:
+                self._tree.append(raw)
+            if self._tree.size != size or self._tree.root() != root:
+                log.critical(
+                    "registry tree mismatch at size %d: the stored merkle nodes "
+                    "disagree with the entries; not signing (restore from a backup)",
+                    size,
+                )
+                raise CheckpointMismatchError(
+                    "the stored merkle tree disagrees with the log's entries"
+                )
             note = sign_checkpoint(
                 Checkpoint(origin=self.identity.origin, size=size, root_hash=root),
                 self.identity.note_signer(),
@@ -454,7 +476,6 @@ class RegistryService:
             await tx.put_checkpoint(size, root, note)
         for _, _, raw in accepted:
             self._leaves.append(raw)
-            self._tree.append(raw)
         self._checkpoint = StoredCheckpoint(size=size, root_hash=root, note=note)
         self.appended += len(accepted)
         for (item, _, _), leaf in zip(accepted, appended, strict=True):

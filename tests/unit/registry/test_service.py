@@ -611,3 +611,34 @@ async def test_service_refuses_a_log_whose_leaf_was_rewritten_behind_its_back(
         conn.execute("UPDATE leaf SET data = ? WHERE idx = 1", (edited,))
     with pytest.raises(StorageError, match="disagrees with the stored leaves"):
         await open_service(registry.path, registry.identity, registry.clock)
+
+
+async def test_service_refuses_to_sign_over_a_damaged_merkle_node_table(
+    registry: Registry, caplog: pytest.LogCaptureFixture
+):
+    # The entries are intact, so a replay at startup agrees with the checkpoint;
+    # but the store extends its tree from the stored nodes, and a damaged one
+    # would make the next checkpoint sign a root the entries do not have.
+    await accredit_accreditor(registry)
+    await close_service(registry.service)
+    with sqlite3.connect(registry.path) as conn:
+        conn.execute("DROP TRIGGER merkle_node_no_update")
+        conn.execute(
+            "UPDATE merkle_node SET hash = zeroblob(32) WHERE level = 1 AND idx = 0"
+        )
+    service = await open_service(registry.path, registry.identity, registry.clock)
+    try:
+        before = await service.checkpoint()
+        with pytest.raises(StorageError, match="disagrees with the log's entries"):
+            await service.submit(
+                registry.statement(ACCREDITOR, sub="did:web:uni.example")
+            )
+        after = await service.checkpoint()
+        assert (after.size, after.root_hash) == (before.size, before.root_hash)
+        assert await service.store.size() == before.size
+    finally:
+        await close_service(service)
+    assert any(
+        r.levelname == "CRITICAL" and "tree mismatch" in r.getMessage()
+        for r in caplog.records
+    )
