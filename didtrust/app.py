@@ -336,11 +336,9 @@ def create_app(
     Raises:
         SettingsError: ``trusted_proxies`` is malformed.
     """
+    limiter = rate_limiter(settings, monotonic)
     app = web.Application(
-        # The rate limiter runs first, before any handler reads a body or
-        # resolves a DID; the observability middleware, added below, goes
-        # outside both and so sees every status, 429 included.
-        middlewares=[rate_limiter(settings, monotonic).middleware, error_middleware],
+        middlewares=[error_middleware],
         client_max_size=settings.max_request_body,
         # Limits of the request parser, per connection (aiohttp RequestHandler):
         # a request over them is refused by the parser with a bare 400.
@@ -363,8 +361,11 @@ def create_app(
         cors=settings.cors,
     )
     app.router.add_routes(routes.routes())
-    app.router.add_routes(RegistryRoutes(REGISTRY).routes())
-    app.router.add_routes(VerifierRoutes(VERIFIER).routes())
+    # Limited routes refuse over-budget clients before the handler reads a body
+    # or resolves a DID; the observability middleware, added below, is outside
+    # and so counts every status, 429 included.
+    app.router.add_routes(limiter.limit(RegistryRoutes(REGISTRY).routes()))
+    app.router.add_routes(limiter.limit(VerifierRoutes(VERIFIER).routes()))
     app.router.add_get("/.well-known/did.json", registry_did_document)
     app.router.add_get("/{path:.+}/did.json", registry_did_document)
     app.router.add_routes(openapi_routes())

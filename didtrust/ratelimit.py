@@ -19,9 +19,11 @@ What it does:
 - :func:`client_key` groups addresses into buckets: an IPv4 address is its own
   bucket; an IPv6 address is bucketed by its /64, which one host usually owns
   whole (RFC 4291 §2.5.1 interface identifiers; RFC 7421).
-- :class:`RateLimiter` is the aiohttp middleware: registry writes (POST, PUT,
-  PATCH, DELETE under ``/registry/``) take from one budget and
-  ``POST /credentials/verify`` from another; a refused request gets a 429
+- :class:`RateLimiter` guards the handlers of the limited routes (a wrapper
+  bound to each route when the app is built, so no other request pays for
+  it): registry writes (POST, PUT, PATCH, DELETE under ``/registry/``) take
+  from one budget and ``POST /credentials/verify`` from another; a refused
+  request gets a 429
   ``application/problem+json`` with ``Retry-After`` (RFC 6585 §4, RFC 9110
   §10.2.3, RFC 9457).
 
@@ -264,7 +266,7 @@ def client_key(address: IPAddress | None, peer: str | None = None) -> str:
 
 
 class RateLimiter:
-    """The middleware: a budget for registry writes, one for verification.
+    """A budget for registry writes, one for verification, bound to routes.
 
     Args:
         writes: Buckets for POST/PUT/PATCH/DELETE under ``/registry/``
@@ -304,18 +306,34 @@ class RateLimiter:
         )
         return client_key(address, peer)
 
-    @web.middleware
-    async def middleware(
-        self, request: web.Request, handler: Handler
-    ) -> web.StreamResponse:
-        """Refuse a request over its client's budget with 429; pass the others."""
-        budget = self.budget_for(request.method, request.path)
-        if budget is None:
-            return await handler(request)
-        buckets, what = budget
-        wait = buckets.take(self.key_of(request))
-        if wait <= 0.0:
-            return await handler(request)
+    def limit(self, routes: Iterable[web.RouteDef]) -> list[web.RouteDef]:
+        """``routes``, each limited one with its handler guarded by its budget.
+
+        The budget is bound to the handler when the app is built: requests to
+        other routes (every read) pay nothing, and a limited route is limited
+        however its path is spelled on the wire.
+        """
+        out = []
+        for route in routes:
+            budget = self.budget_for(route.method, route.path)
+            if budget is not None and not isinstance(route.handler, type):
+                guarded = self._guard(route.handler, *budget)
+                route = web.RouteDef(route.method, route.path, guarded, route.kwargs)
+            out.append(route)
+        return out
+
+    def _guard(self, handler: Handler, buckets: TokenBuckets, what: str) -> Handler:
+        async def guarded(request: web.Request) -> web.StreamResponse:
+            wait = buckets.take(self.key_of(request))
+            if wait <= 0.0:
+                return await handler(request)
+            return self._refusal(buckets, what, wait)
+
+        return guarded
+
+    @staticmethod
+    def _refusal(buckets: TokenBuckets, what: str, wait: float) -> web.Response:
+        """The 429 problem for a request over its client's budget."""
         retry_after = max(1, math.ceil(wait))
         detail = (
             f"more than {buckets.rate:g} {what} per second (bursts of "
