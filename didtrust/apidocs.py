@@ -34,6 +34,7 @@ __all__ = [
     "openapi_routes",
     "operations",
     "render_docs",
+    "static_handler",
 ]
 
 METHODS: Final = ("get", "put", "post", "delete", "options", "head", "patch", "trace")
@@ -253,8 +254,11 @@ def render_docs(document: Mapping[str, Any]) -> str:
     )
 
 
-def _static(body: bytes, content_type: str, extra: Mapping[str, str]) -> Handler:
-    """A handler answering ``body`` (rendered once) with an ETag; 304 on a match."""
+def static_handler(body: bytes, content_type: str, extra: Mapping[str, str]) -> Handler:
+    """A handler answering ``body`` (rendered once) with an ETag; 304 on a match.
+
+    ``extra`` headers are added, and may replace the default ``Cache-Control``.
+    """
     etag = '"' + hashlib.sha256(body).hexdigest()[:32] + '"'
     headers = {"Cache-Control": "public, max-age=300", "ETag": etag, **extra}
 
@@ -281,11 +285,13 @@ def openapi_routes() -> list[web.RouteDef]:
     return [
         web.get(
             "/openapi.json",
-            _static(spec, "application/json", {"Access-Control-Allow-Origin": "*"}),
+            static_handler(
+                spec, "application/json", {"Access-Control-Allow-Origin": "*"}
+            ),
         ),
         web.get(
             "/docs",
-            _static(
+            static_handler(
                 page,
                 "text/html",
                 {"Content-Security-Policy": _CSP, "X-Content-Type-Options": "nosniff"},
