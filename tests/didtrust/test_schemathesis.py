@@ -64,6 +64,7 @@ from schemathesis.specs.openapi.schemas import OpenApiSchema
 
 from didtrust.apidocs import load_openapi, operations
 from tests.didtrust.test_cli import free_port, wait_ready
+from tests.didtrust.test_openapi import _deref
 from tests.registry_fixtures import ACCREDITOR, ROOT, UNIVERSITY, make_statement
 
 DOC = load_openapi()
@@ -329,28 +330,17 @@ def header_examples(path: str, method: str) -> list[dict[str, str]]:
     """
     out = []
     for raw in DOC["paths"][path][method].get("parameters", []):
-        param = _resolve(raw)
+        param = _deref(raw)
         if param["in"] == "header":
             for value in param.get("schema", {}).get("examples", []):
                 out.append({param["name"]: value})
     return out
 
 
-def _resolve(node: dict[str, Any]) -> dict[str, Any]:
-    ref = node.get("$ref")
-    if not isinstance(ref, str):
-        return node
-    target: Any = DOC
-    for part in ref.removeprefix("#/").split("/"):
-        target = target[part]
-    assert isinstance(target, dict)
-    return target
-
-
 def assert_jwt_conforms(path: str, method: str, status: int, text: str) -> None:
     """An ``application/jwt`` answer validates against its documented schema."""
-    response = _resolve(DOC["paths"][path][method]["responses"][str(status)])
-    schema = _resolve(response["content"]["application/jwt"]["schema"])
+    response = _deref(DOC["paths"][path][method]["responses"][str(status)])
+    schema = _deref(response["content"]["application/jwt"]["schema"])
     errors = [e.message for e in Draft202012Validator(schema).iter_errors(text)]
     assert not errors, f"{method.upper()} {path} {status} application/jwt: {errors}"
 

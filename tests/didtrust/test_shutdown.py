@@ -29,7 +29,6 @@ import hashlib
 import json
 import os
 import signal
-import socket
 import sys
 import time
 from collections.abc import AsyncIterator
@@ -41,6 +40,7 @@ import pytest
 from aiohttp import web
 from yarl import URL
 
+from tests.didtrust.test_cli import free_port
 from tests.helpers.dns_server import serve_dns
 from tests.helpers.https_server import TestPKI, serve_app
 from tests.registry_fixtures import ACCREDITOR, ROOT, make_statement
@@ -48,12 +48,6 @@ from tests.registry_fixtures import ACCREDITOR, ROOT, make_statement
 HOST = "authority.test"
 JOSE = {"Content-Type": "application/jose"}
 HELD = web.AppKey("held", dict)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class DocServer:
