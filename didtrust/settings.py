@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Self
 
+from didtrust.ratelimit import IPNetwork, parse_networks
 from resolver.errors import DidTrustError
 from resolver.fetch import FetchPolicy
 
@@ -256,17 +257,14 @@ class Settings:
 
     def trusted_proxy_networks(
         self,
-    ) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
-        """The networks of ``trusted_proxies``.
+    ) -> tuple[IPNetwork, ...]:
+        """The networks of ``trusted_proxies`` (IPv4-mapped ones as IPv4).
 
         Raises:
             SettingsError: an entry is not an address or CIDR network.
         """
         try:
-            return tuple(
-                ipaddress.ip_network(n.strip(), strict=False)
-                for n in self.trusted_proxies
-            )
+            return parse_networks(self.trusted_proxies)
         except ValueError as exc:
             raise SettingsError(f"trusted_proxies: {exc}") from exc
 

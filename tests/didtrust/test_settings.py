@@ -139,6 +139,13 @@ def test_limit_and_rate_settings_come_from_the_environment():
     ]
 
 
+def test_trusted_proxy_in_ipv4_mapped_form_reaches_the_app_as_ipv4():
+    # The form a dual-stack listener logs; the rate limiter compares peers as
+    # IPv4, so the setting must arrive as IPv4 too (not only in ratelimit).
+    s = Settings.load(environ={"DIDTRUST_TRUSTED_PROXIES": "::ffff:10.0.0.0/104"})
+    assert [str(n) for n in s.trusted_proxy_networks()] == ["10.0.0.0/8"]
+
+
 @pytest.mark.parametrize(
     ("env", "match"),
     [
