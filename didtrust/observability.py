@@ -301,7 +301,7 @@ class Metrics:
             registry=reg,
             multiprocess_mode="livesum",
         )
-        self._mirrors: dict[tuple[str, ...], _Mirror] = {}
+        self._mirrors: dict[tuple[object, ...], _Mirror] = {}
         self._appended = _Mirror(self.appended_statements)
         self._fetch_children: dict[tuple[str, str], tuple[Any, Any]] = {}
 
@@ -314,24 +314,21 @@ class Metrics:
             ("miss", cache.misses),
             ("coalesced", cache.coalesced),
         ):
-            mirror = self._mirrors.get((name, event))
-            if mirror is None:
-                mirror = _Mirror(self.cache_events.labels(cache=name, event=event))
-                self._mirrors[name, event] = mirror
-            mirror.update(cache, value)
+            self._mirror(self.cache_events, name, event).update(cache, value)
         self.cache_entries.labels(cache=name).set(len(cache))
+
+    def _mirror(self, metric: Counter, *labels: str) -> _Mirror:
+        """The mirror of ``metric``'s child for ``labels`` (made on first use)."""
+        key = (id(metric), *labels)
+        mirror = self._mirrors.get(key)
+        if mirror is None:
+            mirror = self._mirrors[key] = _Mirror(metric.labels(*labels))
+        return mirror
 
     def observe_verdicts(self, verifier: VerdictCounters) -> None:
         """Copy the verifier's verdict counts."""
         for (verdict, check), value in list(verifier.outcomes.items()):
-            key = ("verdict", verdict, check)
-            mirror = self._mirrors.get(key)
-            if mirror is None:
-                mirror = _Mirror(
-                    self.verdicts.labels(verdict=verdict, failed_check=check)
-                )
-                self._mirrors[key] = mirror
-            mirror.update(verifier, value)
+            self._mirror(self.verdicts, verdict, check).update(verifier, value)
 
     def observe_fetch(self, outcome: str, reason: str, seconds: float) -> None:
         """Record one outbound fetch (the ``Fetcher.observer`` hook)."""
@@ -412,10 +409,9 @@ def _verification_outcome(status: int) -> str:
 class _Observer:
     SYNC_INTERVAL = 1.0
     """Seconds between copies of the services' counters and flushes of the
-    request counts outside scrapes (in multiprocess mode a scrape reaches one
-    worker, so each worker copies its own: after a request once this much
-    time has passed, and from a background task every this many seconds, so
-    an idle worker's last counts show too; the figures lag by at most this)."""
+    request counts outside scrapes, by a background task of each app (in
+    multiprocess mode a scrape reaches one worker, so each worker copies its
+    own, idle or not; the figures lag by at most this much)."""
 
     def __init__(
         self,
@@ -430,7 +426,6 @@ class _Observer:
         self._registry = registry
         self._status = status
         self._verifier = verifier
-        self._synced = 0.0
         self.access_log = True
         """Write one JSON line per request (costly at high request rates)."""
         self._methods: frozenset[str] | None = None
@@ -439,8 +434,8 @@ class _Observer:
         self._children: dict[tuple[Any, ...], Any] = {}
         # Request counts waiting to be added to their counters: a dict
         # increment per request instead of a locked counter update, flushed
-        # by sync() (at each scrape, and at most SYNC_INTERVAL after a
-        # request). The latency histogram is observed per request.
+        # by sync() (at each scrape, and every SYNC_INTERVAL). The latency
+        # histogram is observed per request.
         self._pending: dict[tuple[Any, ...], int] = {}
 
     def _child(self, metric: Any, *values: str) -> Any:
@@ -463,7 +458,6 @@ class _Observer:
 
     def sync(self) -> None:
         """Flush request counts and copy the services' counters (cheap)."""
-        self._synced = time.monotonic()
         self.flush()
         resolver = self._resolver()
         if resolver is not None:
@@ -511,8 +505,6 @@ class _Observer:
             and response is not None
         ):
             m.refused_statements.labels(reason=_problem_reason(response)).inc()
-        if time.monotonic() - self._synced >= self.SYNC_INTERVAL:
-            self.sync()
 
     async def metrics_handler(self, request: web.Request) -> web.Response:
         self.sync()
