@@ -90,6 +90,7 @@ from bench.resolve import (  # noqa: E402
     PythonLoad,
     Result,
     Server,
+    add_load_arguments,
     didtrust_server,
     http_get,
     make_pool,
@@ -797,35 +798,16 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--pool", type=int, default=5000, help="did:key DIDs resolved (5000)"
     )
     parser.add_argument(
-        "--loadgen",
-        choices=["auto", "wrk", "python"],
-        default="auto",
-        help="GET load generator: wrk if on PATH (auto), or force one",
-    )
-    parser.add_argument(
-        "--wrk-threads", type=int, default=1, help="wrk threads (1: leave CPU)"
-    )
-    parser.add_argument(
-        "--max-requests",
-        type=int,
-        default=2_000_000,
-        help="cap per run for the python load generator (2000000)",
-    )
-    parser.add_argument(
         "--limit",
         type=float,
         default=120.0,
         help="most seconds for the posts, the offline build, a warm-up pass (120)",
     )
-    parser.add_argument(
-        "--pin",
-        action="store_true",
-        help="pin the servers to CPU 0 and this process and wrk to the others",
-    )
-    parser.add_argument(
-        "--log-level", default="WARNING", help="DIDTRUST_LOG_LEVEL (WARNING)"
-    )
     parser.add_argument("--seed", type=int, default=None, help="seed for sampling")
+    add_load_arguments(
+        parser,
+        pin_help="pin the servers to CPU 0 and this process and wrk to the others",
+    )
     args = parser.parse_args(argv)
     args.key_types = ["ed25519", "p256"]
     checks = [

@@ -645,6 +645,10 @@ def didtrust_server(
     )
     env["DIDTRUST_LOG_LEVEL"] = log_level
     env["DIDTRUST_DATA_DIR"] = str(log_dir / "data")
+    # Every request comes from one loopback client: the per-client limits on
+    # writes and verifications would cap the figures at the limits themselves.
+    env["DIDTRUST_RATE_LIMIT_WRITES"] = "0"
+    env["DIDTRUST_RATE_LIMIT_VERIFY"] = "0"
     argv = [
         sys.executable,
         "-m",
@@ -792,6 +796,50 @@ def report(rows: list[Row], load: LoadGenerator) -> None:
     )
 
 
+def add_load_arguments(
+    parser: argparse.ArgumentParser, *, pin_help: str, loadgen: bool = True
+) -> None:
+    """Add the options every HTTP benchmark shares.
+
+    Load generator choice and caps (``loadgen``), wrk threads, CPU pinning
+    (``pin_help`` says what is pinned where) and the servers' log level.
+    """
+    if loadgen:
+        parser.add_argument(
+            "--loadgen",
+            choices=["auto", "wrk", "python"],
+            default="auto",
+            help="load generator: wrk if on PATH (auto), or force one",
+        )
+    parser.add_argument(
+        "--wrk-threads",
+        type=int,
+        default=1,
+        help="wrk threads (1: leave CPU to the server)",
+    )
+    if loadgen:
+        parser.add_argument(
+            "--max-requests",
+            type=int,
+            default=2_000_000,
+            help="cap per run for the python load generator (2000000)",
+        )
+    parser.add_argument("--pin", action="store_true", help=pin_help)
+    parser.add_argument(
+        "--log-level",
+        default="WARNING",
+        help="DIDTRUST_LOG_LEVEL for the didtrust servers (WARNING: no access log)",
+    )
+
+
+def parse_key_types(parser: argparse.ArgumentParser, text: str) -> list[str]:
+    """``--key-types`` as a list, or a usage error."""
+    key_types = [k.strip() for k in text.split(",") if k.strip()]
+    if not key_types or not set(key_types) <= {"ed25519", "p256"}:
+        parser.error("--key-types: choose from ed25519, p256")
+    return key_types
+
+
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     """The command line."""
     parser = argparse.ArgumentParser(
@@ -812,45 +860,18 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="key types in the pool, comma-separated (ed25519,p256)",
     )
     parser.add_argument(
-        "--loadgen",
-        choices=["auto", "wrk", "python"],
-        default="auto",
-        help="load generator: wrk if on PATH (auto), or force one",
-    )
-    parser.add_argument(
-        "--wrk-threads",
-        type=int,
-        default=1,
-        help="wrk threads (1: leave CPU to the server)",
-    )
-    parser.add_argument(
-        "--max-requests",
-        type=int,
-        default=2_000_000,
-        help="cap per run for the python load generator (2000000)",
-    )
-    parser.add_argument(
         "--cold-limit",
         type=float,
         default=30.0,
         help="most seconds one pass over the pool may take (30)",
     )
-    parser.add_argument(
-        "--pin",
-        action="store_true",
-        help="pin one-worker servers to CPU 0 and the load generator to the others",
-    )
-    parser.add_argument(
-        "--log-level",
-        default="WARNING",
-        help="DIDTRUST_LOG_LEVEL for the didtrust servers (WARNING: no access log)",
-    )
     parser.add_argument("--seed", type=int, default=None, help="seed for the DID pool")
+    add_load_arguments(
+        parser,
+        pin_help="pin one-worker servers to CPU 0 and the load generator to the others",
+    )
     args = parser.parse_args(argv)
-    key_types = [k.strip() for k in args.key_types.split(",") if k.strip()]
-    if not key_types or not set(key_types) <= {"ed25519", "p256"}:
-        parser.error("--key-types: choose from ed25519, p256")
-    args.key_types = key_types
+    args.key_types = parse_key_types(parser, args.key_types)
     if not 1 <= args.connections <= 10_000:
         parser.error("--connections must be 1..10000")
     if not 1 <= args.pool <= 1_000_000:

@@ -91,6 +91,7 @@ from bench.resolve import (  # noqa: E402
     WRK_GRACE,
     Result,
     Server,
+    add_load_arguments,
     didtrust_server,
     pinned,
 )
@@ -829,23 +830,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         "--connections", type=int, default=16, help="wrk connections (16)"
     )
     parser.add_argument(
-        "--wrk-threads",
-        type=int,
-        default=1,
-        help="wrk threads (1: leave CPU to the server)",
-    )
-    parser.add_argument(
         "--no-http", action="store_true", help="in-process figures only"
     )
-    parser.add_argument(
-        "--pin",
-        action="store_true",
-        help="pin the server to CPU 0 and this process and wrk to the others",
-    )
-    parser.add_argument(
-        "--log-level",
-        default="WARNING",
-        help="DIDTRUST_LOG_LEVEL for the server (WARNING: no access log)",
+    add_load_arguments(
+        parser,
+        pin_help="pin the server to CPU 0 and this process and wrk to the others",
+        loadgen=False,
     )
     args = parser.parse_args(argv)
     if not 0 < args.seconds <= 60 or not 0 < args.profile_seconds <= 60:

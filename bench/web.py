@@ -78,10 +78,12 @@ from bench.resolve import (  # noqa: E402
     PythonLoad,
     Result,
     Server,
+    add_load_arguments,
     free_port,
     http_get,
     make_pool,
     measured,
+    parse_key_types,
     pick_load,
     pinned,
 )
@@ -662,40 +664,18 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="did:key types in the pool, comma-separated (ed25519,p256)",
     )
     parser.add_argument(
-        "--loadgen",
-        choices=["auto", "wrk", "python"],
-        default="auto",
-        help="load generator: wrk if on PATH (auto), or force one",
-    )
-    parser.add_argument(
-        "--wrk-threads", type=int, default=1, help="wrk threads (1: leave CPU)"
-    )
-    parser.add_argument(
-        "--max-requests",
-        type=int,
-        default=2_000_000,
-        help="cap per run for the python load generator (2000000)",
-    )
-    parser.add_argument(
         "--limit",
         type=float,
         default=60.0,
         help="most seconds a warm-up pass or the cold pairs may take (60)",
     )
-    parser.add_argument(
-        "--pin",
-        action="store_true",
-        help="pin the server to CPU 0; load generator, origin and client elsewhere",
-    )
-    parser.add_argument(
-        "--log-level", default="WARNING", help="DIDTRUST_LOG_LEVEL (WARNING)"
-    )
     parser.add_argument("--seed", type=int, default=None, help="seed for did:key DIDs")
+    add_load_arguments(
+        parser,
+        pin_help="pin the server to CPU 0; load generator, origin and client elsewhere",
+    )
     args = parser.parse_args(argv)
-    key_types = [k.strip() for k in args.key_types.split(",") if k.strip()]
-    if not key_types or not set(key_types) <= {"ed25519", "p256"}:
-        parser.error("--key-types: choose from ed25519, p256")
-    args.key_types = key_types
+    args.key_types = parse_key_types(parser, args.key_types)
     if not 1 <= args.connections <= 10_000:
         parser.error("--connections must be 1..10000")
     # Both pools and the probes stay within the server's cache.
