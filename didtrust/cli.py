@@ -16,15 +16,16 @@ import argparse
 import asyncio
 import json
 import logging
-import multiprocessing
 import signal
 import sys
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from multiprocessing.connection import Connection
 from typing import Any
 
 from didtrust import __version__
 from didtrust.settings import Settings, SettingsError
+from didtrust.supervisor import PortInUseError
 from registry.identity import KeyFileError
 from resolver.errors import ResolutionError
 
@@ -112,7 +113,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return asyncio.run(
             resolve_command(settings, args.identifier, args.accept, options)
         )
-    except (SettingsError, KeyFileError) as exc:
+    except (SettingsError, KeyFileError, PortInUseError) as exc:
         print(f"didtrust: {exc}", file=sys.stderr)
         return EXIT_USAGE
 
@@ -147,12 +148,18 @@ def _parse_options(pairs: Sequence[str]) -> dict[str, str]:
 # -- serve -------------------------------------------------------------------
 
 
-def _run_worker(settings: Settings, reuse_port: bool) -> None:
+def _run_worker(
+    settings: Settings, reuse_port: bool, parent: Connection | None = None
+) -> None:
     from aiohttp import web
 
     from didtrust.app import create_app
 
     _setup_logging(settings)
+    if parent is not None:
+        from didtrust.supervisor import exit_with_parent
+
+        exit_with_parent(parent)
     app = create_app(settings)
     web.run_app(
         app,
@@ -168,6 +175,11 @@ def _run_worker(settings: Settings, reuse_port: bool) -> None:
 def serve(settings: Settings) -> int:
     """Serve HTTP with ``settings.workers`` processes sharing the port.
 
+    The address must be free: a server (or orphaned workers) already listening
+    there is refused with one line and exit code 2. With several workers a
+    supervisor replaces a worker that dies and the workers stop when the
+    supervisor does (see :mod:`didtrust.supervisor`).
+
     On SIGTERM or SIGINT each worker closes its listening socket at once (new
     connections are refused), lets the requests in flight finish for up to
     ``settings.shutdown_timeout`` seconds (cancelling those still running),
@@ -177,11 +189,14 @@ def serve(settings: Settings) -> int:
     Raises:
         KeyFileError: the registry key file exists but cannot be used (checked
             here, once, rather than as a traceback in every worker).
+        PortInUseError: the address is taken.
     """
+    from didtrust.supervisor import check_port_free
     from registry.identity import load_key_file
 
     if settings.registry_key_file.exists():
         load_key_file(settings.registry_key_file)
+    check_port_free(settings.host, settings.port)
     log.info(
         "didtrust %s serving on http://%s:%d with %d worker(s)",
         __version__,
@@ -193,34 +208,25 @@ def serve(settings: Settings) -> int:
         _run_worker(settings, reuse_port=False)
         return EXIT_OK
     from didtrust.observability import multiprocess_metrics_dir, worker_exited
+    from didtrust.supervisor import Supervisor
 
     # Workers share one port, so a scrape reaches any one of them: metrics are
     # kept in a shared directory and summed (ADR 0006).
     with multiprocess_metrics_dir() as metrics_dir:
-        ctx = multiprocessing.get_context("spawn")
-        procs = [
-            ctx.Process(
-                target=_run_worker, args=(settings, True), name=f"didtrust-worker-{i}"
-            )
-            for i in range(settings.workers)
-        ]
-        for proc in procs:
-            proc.start()
-
-        def stop(signum: int, _frame: object) -> None:
-            for proc in procs:
-                if proc.is_alive():
-                    proc.terminate()  # SIGTERM: each worker shuts down gracefully
-
-        signal.signal(signal.SIGTERM, stop)
-        signal.signal(signal.SIGINT, stop)
-        for proc in procs:
-            proc.join()
-            if proc.pid is not None:
-                worker_exited(proc.pid, metrics_dir)
-    failed = [p.name for p in procs if p.exitcode not in (0, -signal.SIGTERM)]
-    if failed:
-        log.error("workers exited abnormally: %s", ", ".join(failed))
+        supervisor = Supervisor(
+            _run_worker,
+            (settings, True),
+            settings.workers,
+            on_exit=lambda pid: worker_exited(pid, metrics_dir),
+        )
+        signal.signal(signal.SIGTERM, supervisor.stop)
+        signal.signal(signal.SIGINT, supervisor.stop)
+        supervisor.run()
+    failed = [
+        code for code in supervisor.final_exit_codes if code not in (0, -signal.SIGTERM)
+    ]
+    if supervisor.gave_up or failed:
+        log.error("workers exited abnormally: exit codes %s", failed)
         return EXIT_FAILED
     return EXIT_OK
 
