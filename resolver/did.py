@@ -51,6 +51,10 @@ _DID_URL_RE = re.compile(
     rf"(?:\?((?:{_PCHAR}|[/?])*))?"
     rf"(?:#((?:{_PCHAR}|[/?])*))?"
 )
+# RFC 3986 §4.2 relative-ref: URI characters, at most one "#".
+_RELATIVE_REF_CHARS_RE = re.compile(
+    rf"(?:[A-Za-z0-9._~!$&'()*+,;=:@/?-]|{_PCT})*(?:#(?:[A-Za-z0-9._~!$&'()*+,;=:@/?-]|{_PCT})*)?"
+)
 _BAD_PCT_RE = re.compile(r"%(?![0-9A-Fa-f]{2})")
 # The same grammar as plain character classes, '%' allowed anywhere: matched an
 # order of magnitude faster than the alternation above. A match is a DID when
@@ -180,6 +184,36 @@ class DIDURL:
                 raise InvalidDIDURLError(f"DID URL parameter {key!r} is repeated")
             out[key] = value
         return out
+
+    def relative_ref(self) -> str | None:
+        """The ``relativeRef`` parameter, percent-decoded, if present.
+
+        Raises:
+            InvalidDIDURLError: a parameter is repeated, or ``relativeRef`` is
+                not an RFC 3986 relative reference without an authority (an
+                absolute URL or ``//host`` would redirect away from the service
+                endpoint).
+        """
+        ref = self.params().get("relativeRef")
+        if ref is not None and not _is_relative_ref(ref):
+            raise InvalidDIDURLError(
+                "relativeRef must be a relative reference without scheme or host"
+            )
+        return ref
+
+
+def _is_relative_ref(ref: str) -> bool:
+    """True for an RFC 3986 relative reference that keeps the base's authority.
+
+    The network-path form (``//host/...``) is a relative reference too, but it
+    names its own host: resolved against a service endpoint it would send the
+    client wherever the DID URL's author chose (an open redirect), so it is
+    refused with the absolute forms. A colon before the first ``/``, ``?`` or
+    ``#`` makes a scheme, so that is refused as well (RFC 3986 §4.2).
+    """
+    if _RELATIVE_REF_CHARS_RE.fullmatch(ref) is None or ref.startswith("//"):
+        return False
+    return ":" not in re.split(r"[/?#]", ref, maxsplit=1)[0]
 
 
 def parse_did(text: str) -> DID:

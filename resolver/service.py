@@ -478,7 +478,8 @@ class Resolver:
                     f"DID parameter {name!r} is not supported"
                 )
             raise FeatureNotSupportedError(f"unknown DID parameter {name!r}")
-        if "relativeRef" in params and "service" not in params:
+        relative_ref = url.relative_ref()
+        if relative_ref is not None and "service" not in params:
             raise FeatureNotSupportedError("'relativeRef' needs a 'service' parameter")
 
         resolution = await self.resolve(url.did, raw_options)
@@ -487,8 +488,8 @@ class Resolver:
         if "service" in params:
             service = _find_service(doc, url.did, params["service"])
             endpoint = _service_url(service)
-            if "relativeRef" in params:
-                endpoint = urljoin(endpoint, params["relativeRef"])
+            if relative_ref is not None:
+                endpoint = urljoin(endpoint, relative_ref)
             if url.fragment is not None and "#" not in endpoint:
                 endpoint += "#" + url.fragment
             if urlsplit(endpoint).scheme not in ("https", "http"):

@@ -193,6 +193,28 @@ async def test_service_dereferencing_is_303_to_endpoint(static_client):
     assert resp.headers["Location"] == "https://files.example/report.pdf"
 
 
+@pytest.mark.parametrize(
+    "ref",
+    [
+        "http%3A%2F%2F169.254.169.254%2F",  # the metadata address, absolute
+        "%2F%2F169.254.169.254%2Flatest",  # network-path: keeps the scheme only
+        "javascript%3Aalert(1)",
+    ],
+    ids=["absolute-url", "network-path", "javascript"],
+)
+async def test_open_redirect_through_relative_ref_refused(static_client, ref):
+    resp = await static_client.get(
+        BASE + EXAMPLE_DID + "?service=files&relativeRef=" + ref,
+        allow_redirects=False,
+    )
+    assert resp.status == 400
+    assert "Location" not in resp.headers
+    body = await resp.json(content_type=None)
+    assert body["dereferencingMetadata"]["error"]["type"] == (
+        "https://www.w3.org/ns/did#INVALID_DID_URL"
+    )
+
+
 async def test_immutable_documents_get_immutable_cache_control_and_etag(static_client):
     resp = await static_client.get(
         BASE + EXAMPLE_DID, headers={"Accept": "application/did+json"}

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
@@ -156,3 +158,38 @@ def test_parse_did_url_never_raises_anything_but_resolution_errors(text):
     except ResolutionError:
         return
     assert str(url) == text
+
+
+@pytest.mark.parametrize(
+    "ref", ["/doc?v=1", "doc", "a/b:c", "", "?x=1", "#frag", "./a:b", "%25"]
+)
+def test_relative_ref_accepts_relative_references(ref):
+    url = parse_did_url(f"did:example:1?service=s&relativeRef={quote(ref, safe='')}")
+    assert url.relative_ref() == ref
+
+
+@pytest.mark.parametrize(
+    "ref",
+    [
+        "http://169.254.169.254/",
+        "//evil.example/x",
+        "javascript:alert(1)",
+        "a:b",
+        "/a b",
+        "/a\\b",
+        "a#b#c",
+    ],
+    ids=[
+        "absolute",
+        "network-path",
+        "javascript",
+        "scheme-like",
+        "space",
+        "backslash",
+        "two-fragments",
+    ],
+)
+def test_open_redirect_relative_ref_is_invalid_did_url(ref):
+    url = parse_did_url(f"did:example:1?service=s&relativeRef={quote(ref, safe='')}")
+    with pytest.raises(InvalidDIDURLError, match="relativeRef"):
+        url.relative_ref()
