@@ -365,6 +365,8 @@ class VettingResolver(AbstractResolver):
         name = host.rstrip(".")
         if is_ip_literal(name):
             raise _refused(f"{name} is an ip literal", "ip-literal", host)
+        if not is_dns_name(name.lower()):
+            raise _refused("host is not a dns name", "url", host)
         want: list[str] = []
         if family in (socket.AF_UNSPEC, socket.AF_INET):
             want.append("A")
@@ -582,6 +584,24 @@ def is_ip_literal(host: str) -> bool:
     return last.isdigit() or bool(re.fullmatch(r"0x[0-9a-f]*", last))
 
 
+_DNS_LABEL_RE: Final = re.compile(r"[a-z0-9_](?:[a-z0-9_-]{0,61}[a-z0-9_])?")
+
+
+def is_dns_name(host: str) -> bool:
+    """True for a host that is a DNS name (RFC 1123 labels, ``_`` tolerated).
+
+    Anything else — ``[v1.a:b]`` (an RFC 3986 IPvFuture literal), a zone id, a
+    percent sign, non-ASCII (IDNs arrive as ``xn--`` A-labels) — is neither a
+    name the vetting resolver can look up nor an address it can vet; aiohttp
+    would treat a host with ``:`` as an IP literal and hand it to the system
+    resolver, past the vetting. A trailing dot is allowed.
+    """
+    name = host[:-1] if host.endswith(".") else host
+    if not 0 < len(name) <= 253:
+        return False
+    return all(_DNS_LABEL_RE.fullmatch(label) for label in name.split("."))
+
+
 def _origin(url: URL) -> tuple[str, str, int | None]:
     return (url.scheme, (url.raw_host or "").lower().rstrip("."), url.port)
 
@@ -785,6 +805,8 @@ class Fetcher:
         host = url.raw_host.lower().rstrip(".")
         if is_ip_literal(host):
             raise _refused(f"{host} is an ip literal", "ip-literal", url)
+        if not is_dns_name(host):
+            raise _refused("host is not a dns name", "url", url)
         if url.scheme == "https":
             return
         if url.scheme == "http" and host in self._policy.unsafe_allow_http_hosts:

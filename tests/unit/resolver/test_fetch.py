@@ -32,6 +32,7 @@ from resolver.fetch import (
     HostNotFoundError,
     VettingResolver,
     address_refusal,
+    is_dns_name,
     is_ip_literal,
     parse_cache_control,
     parse_json,
@@ -424,6 +425,12 @@ REFUSED_URLS = {
     "decimal-ipv4": ("https://2130706433:{port}/doc", "ip-literal"),
     "short-ipv4": ("https://127.1:{port}/doc", "ip-literal"),
     "hex-ipv4": ("https://0x7f.1:{port}/doc", "ip-literal"),
+    # aiohttp reads any host with ':' as an IP literal and hands it to the
+    # system resolver (/etc/hosts), past the vetting resolver.
+    "ipvfuture-literal-skips-vetting": ("https://[v1.a:b]:{port}/doc", "url"),
+    "ipvfuture-localhost": ("https://[v1.localhost:x]:{port}/doc", "url"),
+    "zone-id": ("https://[fe80::1%25eth0]:{port}/doc", "ip-literal"),
+    "space-in-host": ("https://did .test:{port}/doc", "url"),
 }
 
 
@@ -746,3 +753,33 @@ def test_parse_cache_control(header, expected):
 )
 def test_is_ip_literal(host, expected):
     assert is_ip_literal(host) is expected
+
+
+@pytest.mark.parametrize(
+    ("host", "expected"),
+    [
+        ("example.com", True),
+        ("example.com.", True),
+        ("xn--bcher-kva.example", True),
+        ("_dmarc.example", True),
+        ("v1.a:b", False),
+        ("fe80::1%eth0", False),
+        ("a..b", False),
+        ("", False),
+        ("-" * 64 + ".example", False),
+        ("bücher.example", False),
+    ],
+)
+def test_is_dns_name(host, expected):
+    assert is_dns_name(host) is expected
+
+
+async def test_vetting_resolver_refuses_a_host_that_is_no_dns_name(dns, pki):
+    resolver = VettingResolver(policy(dns, pki))
+    try:
+        with pytest.raises(FetchRefusedError) as info:
+            await resolver.resolve("v1.localhost:x", 443)
+    finally:
+        await resolver.close()
+    assert info.value.reason == "url"
+    assert dns.queries == []
