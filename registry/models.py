@@ -67,6 +67,14 @@ def parse_time(value: str) -> datetime:
 
 _ZERO = timedelta(0)
 
+MAX_NUMERIC_DATE = 253_402_300_799
+"""9999-12-31T23:59:59Z: the last instant ``datetime`` (and RFC 3339) can hold.
+
+Every seconds-since-the-epoch number a statement carries is bounded by it at
+parse time, so no later arithmetic (float conversion, ``datetime``) can
+overflow on a number the signer chose (``"iat": 10**400`` once broke a whole
+write batch with an ``OverflowError``)."""
+
 
 def format_time(value: datetime) -> str:
     """Render an instant as RFC 3339 UTC with ``Z`` (seconds precision)."""
@@ -173,8 +181,8 @@ class StatementClaims(_Frozen):
     act: Act
     aud: str = Field(min_length=1, max_length=2000)
     """The registry's DID: a statement for another registry is refused."""
-    iat: int = Field(ge=0)
-    """Issued-at, seconds since the epoch (JWT NumericDate)."""
+    iat: int = Field(ge=0, le=MAX_NUMERIC_DATE)
+    """Issued-at, seconds since the epoch (JWT NumericDate), before year 10000."""
     jti: str = Field(min_length=8, max_length=200)
     """Unique statement id: a replayed ``jti`` is refused."""
     role: Role | None = None

@@ -439,6 +439,18 @@ class RegistryService:
                     self.refused += 1
                     item.future.set_exception(exc)
                     continue
+                except Exception:
+                    # A bug the statement triggers fails that statement only:
+                    # nothing of it reached the state, so the rest of the
+                    # batch goes on and no replay is needed.
+                    log.exception(
+                        "statement %r could not be checked", item.statement.claims.jti
+                    )
+                    self.refused += 1
+                    item.future.set_exception(
+                        ServiceUnavailableError("the statement could not be checked")
+                    )
+                    continue
                 entry = StatementEntry(jws=item.statement.jws, integrated_time=now)
                 # Applied before the commit so later statements of the batch see
                 # it; a failed commit rebuilds the state from the store.
