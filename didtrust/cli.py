@@ -119,18 +119,30 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _setup_logging(settings: Settings, *, quiet: bool = False) -> None:
-    """JSON lines for the server (one per request, with its id); text for commands."""
+    """JSON lines for the server (one per request, with its id); text for commands.
+
+    The server's handlers drop repeats past a budget (``RepeatFilter``): a
+    failure that anyone can make recur must not become a log flood.
+    """
     if not quiet and settings.log_format == "json":
         from didtrust.observability import configure_json_logging
 
         configure_json_logging(settings.log_level.upper())
-        return
-    level = logging.WARNING if quiet else getattr(logging, settings.log_level.upper())
-    logging.basicConfig(
-        level=level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
-    )
+    else:
+        level = (
+            logging.WARNING if quiet else getattr(logging, settings.log_level.upper())
+        )
+        logging.basicConfig(
+            level=level,
+            format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+            stream=sys.stderr,
+        )
+    if not quiet:
+        from didtrust.serving import RepeatFilter
+
+        repeats = RepeatFilter()
+        for handler in logging.getLogger().handlers:
+            handler.addFilter(repeats)
 
 
 def _parse_options(pairs: Sequence[str]) -> dict[str, str]:
@@ -151,9 +163,8 @@ def _parse_options(pairs: Sequence[str]) -> dict[str, str]:
 def _run_worker(
     settings: Settings, reuse_port: bool, parent: Connection | None = None
 ) -> None:
-    from aiohttp import web
-
     from didtrust.app import create_app
+    from didtrust.serving import run
 
     _setup_logging(settings)
     if parent is not None:
@@ -161,14 +172,15 @@ def _run_worker(
 
         exit_with_parent(parent)
     app = create_app(settings)
-    web.run_app(
+    run(
         app,
         host=settings.host,
         port=settings.port,
         reuse_port=reuse_port,
-        access_log=None,
-        print=None,
         shutdown_timeout=settings.shutdown_timeout,
+        max_connections=settings.max_connections,
+        keepalive_timeout=settings.keepalive_timeout,
+        on_shed=lambda: log.warning("connection limit reached: a connection shed"),
     )
 
 

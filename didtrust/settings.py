@@ -69,6 +69,13 @@ class Settings:
     """Longest header field (name and value together) accepted, in bytes."""
     max_headers: int = 128
     """Most header fields accepted in one request."""
+    max_connections: int = 1024
+    """Client connections one worker holds at once; more are answered 503 with
+    ``Retry-After`` and closed. Lowered, with a warning, to what the process's
+    file-descriptor limit leaves room for."""
+    keepalive_timeout: float = 15.0
+    """Seconds an idle connection (one that has not sent a request yet, or sits
+    between requests) is kept open."""
     shutdown_timeout: float = 10.0
     """Seconds requests in flight may take to finish once a worker is told to
     stop (SIGTERM, SIGINT); those still running then are cancelled. Queued
@@ -187,6 +194,14 @@ class Settings:
                 "max_header_size must be 256..65536",
             ),
             (8 <= self.max_headers <= 1024, "max_headers must be 8..1024"),
+            (
+                16 <= self.max_connections <= 1_000_000,
+                "max_connections must be 16..1000000",
+            ),
+            (
+                0 < self.keepalive_timeout <= 3600,
+                "keepalive_timeout must be more than 0 and at most 3600",
+            ),
             (
                 0 < self.shutdown_timeout <= 3600,
                 "shutdown_timeout must be more than 0 and at most 3600",
