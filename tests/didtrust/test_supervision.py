@@ -105,6 +105,7 @@ def server(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
             proc.stderr.close()
 
 
+@pytest.mark.slow
 def test_killed_worker_is_replaced(server):
     proc, port = server
     before = children(proc.pid)
@@ -122,6 +123,7 @@ def test_killed_worker_is_replaced(server):
     assert proc.wait(timeout=30) == 0  # a replaced crash is not a failed stop
 
 
+@pytest.mark.slow
 def test_workers_do_not_outlive_a_killed_supervisor(server):
     proc, port = server
     workers = children(proc.pid)
@@ -134,6 +136,7 @@ def test_workers_do_not_outlive_a_killed_supervisor(server):
     check_port_free("127.0.0.1", port)  # nobody is left listening
 
 
+@pytest.mark.slow
 def test_second_server_on_a_held_port_refuses_to_start(server, tmp_path):
     _proc, port = server
     other = tmp_path / "other"
@@ -181,6 +184,7 @@ def die_first_time(marker: str, _parent: Connection) -> None:
     time.sleep(120)  # until terminated
 
 
+@pytest.mark.slow
 def test_worker_that_keeps_dying_is_given_up(monkeypatch):
     monkeypatch.setattr(supervision, "RESTART_DELAY", 0.01)
     monkeypatch.setattr(supervision, "MAX_QUICK_DEATHS", 2)
@@ -192,6 +196,7 @@ def test_worker_that_keeps_dying_is_given_up(monkeypatch):
     assert sup.final_exit_codes == [7]
 
 
+@pytest.mark.slow
 def test_crashed_worker_restarts_after_back_off(monkeypatch, tmp_path):
     monkeypatch.setattr(supervision, "RESTART_DELAY", 0.05)
     marker = tmp_path / "starts"
