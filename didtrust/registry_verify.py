@@ -28,7 +28,8 @@ read); 2 bad usage, settings or checkpoint file; 3 security error: the
 registry's log was rolled back or forked (keep the checkpoint file: it holds
 the signed checkpoint that proves it).
 
-See ``registry.client`` for the checks themselves.
+See ``registry.answercheck`` for the checks themselves, ``registry.history``
+for the checkpoints kept.
 """
 
 from __future__ import annotations
@@ -45,19 +46,20 @@ from typing import Any, Final
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from didtrust.settings import Settings
-from registry.client import (
+from registry.answercheck import (
     MAX_ANSWER_BYTES,
     AnswerFormatError,
-    CheckpointStore,
-    CheckpointStoreError,
     CheckStatus,
-    ConsistencyUnavailableError,
-    FetchError,
     VerificationReport,
-    check_history,
-    fetch_answer,
     parse_answer_text,
     verify_answer_document,
+)
+from registry.client import FetchError, RegistryClient
+from registry.history import (
+    CheckpointStore,
+    CheckpointStoreError,
+    ConsistencyUnavailableError,
+    check_history,
 )
 from registry.models import format_time, parse_time
 from resolver.did import DID, parse_did
@@ -183,12 +185,15 @@ async def _verify(
     store = CheckpointStore(Path(args.state) if args.state else default_state_path())
     answer = None if is_url else _read_answer(source)
 
-    async with _resolver(settings, offline=args.offline) as resolver:
+    async with (
+        _resolver(settings, offline=args.offline) as resolver,
+        RegistryClient() as client,
+    ):
         key, key_source = await _registry_key(
             registry, given_key, resolver, offline=args.offline
         )
         if answer is None:
-            answer = await fetch_answer(source, accept_jwt=True)
+            answer = await client.answer(source, accept_jwt=True)
 
         async def resolve_document(did: DID) -> dict[str, Any]:
             return (await resolver.resolve(did)).document
@@ -202,7 +207,8 @@ async def _verify(
         )
         if is_url:
             _check_requested(report, source)
-        await check_history(report, store, server=None if args.offline else server)
+        proofs = None if args.offline or server is None else client.proofs_from(server)
+        await check_history(report, store, proofs=proofs)
     return report, key_source
 
 

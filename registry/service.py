@@ -33,7 +33,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import rfc8785
-from pydantic import TypeAdapter, ValidationError
 
 from registry.answers import sign_answer
 from registry.checkpoint import Checkpoint, sign_checkpoint
@@ -43,7 +42,6 @@ from registry.merkle import MemoryTree
 from registry.models import (
     GenesisEntry,
     GovernanceFramework,
-    LogEntry,
     Role,
     StatementEntry,
     entry_json,
@@ -51,14 +49,7 @@ from registry.models import (
     parse_time,
 )
 from registry.rules import DEFAULT_MAX_AGE, DEFAULT_MAX_SKEW, check_statement
-from registry.state import (
-    AccreditationView,
-    ChainLink,
-    Decision,
-    EntityView,
-    HistoryEvent,
-    RegistryState,
-)
+from registry.state import Decision, RegistryState
 from registry.statements import (
     UnknownKeyError,
     VerifiedStatement,
@@ -72,6 +63,7 @@ from registry.store import (
     StoredCheckpoint,
     WriteTransaction,
 )
+from registry.views import entity_json, parse_entry
 from resolver.did import DID
 from resolver.errors import ResolutionError
 
@@ -82,18 +74,14 @@ __all__ = [
     "ServiceUnavailableError",
     "UnknownEntityError",
     "b64",
-    "entity_json",
     "genesis_leaf",
     "leaf_bytes",
-    "parse_entry",
 ]
 
 log = logging.getLogger(__name__)
 
 Resolve = Callable[[DID], Awaitable[dict[str, Any]]]
 """Resolves a DID to its document (the project's Resolver, in the app)."""
-
-_ENTRY = TypeAdapter[GenesisEntry | StatementEntry](LogEntry)
 
 
 class NotInitializedError(RegistryError):
@@ -329,7 +317,7 @@ class RegistryService:
             start = self.state.size
             chunk = await reader.entries(start, min(size, start + 1000))
             for offset, raw in enumerate(chunk):
-                self.state.apply(start + offset, _ENTRY.validate_json(raw))
+                self.state.apply(start + offset, parse_entry(raw))
                 self._leaves.append(raw)
                 self._tree.append(raw)
 
@@ -670,74 +658,3 @@ def _parse_query_time(value: Any) -> datetime:
     if not value.endswith(("Z", "z", "+00:00")):
         raise ValueError("context.time must use the Z (+00:00) offset")
     return parse_time(value)
-
-
-def _chain_json(link: ChainLink) -> dict[str, Any]:
-    return {
-        "authority": link.authority,
-        "subject": link.subject,
-        "role": str(link.role),
-        "scope": link.scope.model_dump(mode="json", exclude_none=True),
-        "leaf": link.leaf,
-        "leaves": list(link.leaves),
-    }
-
-
-def _event_json(event: HistoryEvent) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "act": str(event.act),
-        "at": format_time(event.at),
-        "leaf": event.leaf,
-        "recordedAt": format_time(event.recorded_at),
-    }
-    if event.reason:
-        out["reason"] = event.reason
-    return out
-
-
-def _accreditation_json(acc: AccreditationView) -> dict[str, Any]:
-    out: dict[str, Any] = {
-        "authority": acc.authority,
-        "role": str(acc.role),
-        "scope": acc.scope.model_dump(mode="json", exclude_none=True),
-        "validFrom": format_time(acc.valid_from),
-        "recordedAt": format_time(acc.recorded_at),
-        "status": str(acc.status),
-        "effective": acc.effective,
-        "leaf": acc.leaf,
-        "history": [_event_json(e) for e in acc.history],
-        "chain": [_chain_json(link) for link in acc.chain],
-    }
-    if acc.valid_until is not None:
-        out["validUntil"] = format_time(acc.valid_until)
-    if acc.status_since is not None:
-        out["statusSince"] = format_time(acc.status_since)
-    if acc.reason:
-        out["reason"] = acc.reason
-    return out
-
-
-def entity_json(view: EntityView) -> dict[str, Any]:
-    """An entity view as served (the client replays evidence and compares)."""
-    out: dict[str, Any] = {
-        "entity": view.did,
-        "at": format_time(view.at),
-        "isRoot": view.is_root,
-        "roles": [str(r) for r in view.roles],
-        "accreditations": [_accreditation_json(a) for a in view.accreditations],
-    }
-    if view.subject is not None:
-        out["subject"] = view.subject.model_dump(mode="json", exclude_none=True)
-    return out
-
-
-def parse_entry(raw: bytes) -> GenesisEntry | StatementEntry:
-    """Parse one stored leaf.
-
-    Raises:
-        ValueError: not a log entry.
-    """
-    try:
-        return _ENTRY.validate_json(raw)
-    except ValidationError as exc:
-        raise ValueError(f"not a log entry: {exc.errors()[0]['msg']}") from None

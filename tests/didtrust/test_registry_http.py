@@ -47,8 +47,8 @@ from registry.merkle import (
     verify_inclusion,
 )
 from registry.models import STATEMENT_TYP, format_time, parse_time
-from registry.service import parse_entry
 from registry.state import RegistryState
+from registry.views import parse_entry
 from resolver.driver import DriverRegistry
 from tests.conftest import VECTORS
 from tests.fakes import StaticDriver, example_document

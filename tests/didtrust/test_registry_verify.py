@@ -1,6 +1,6 @@
 """``didtrust registry verify``, run as a real process the way a user runs it.
 
-Answers come from real registries (see tests/unit/registry/test_client.py);
+Answers come from real registries (see tests/helpers/registry_answers.py);
 signed answers are re-signed at the real current time, since the CLI checks
 ``exp`` against the wall clock. HOME and XDG_CONFIG_HOME point into the test's
 directory so no run touches the real checkpoint file.
@@ -33,7 +33,7 @@ from registry.statements import sign_statement
 from tests.didtrust.test_cli import free_port, wait_ready
 from tests.helpers.dns_server import serve_dns
 from tests.helpers.https_server import TestPKI, serve_app
-from tests.unit.registry.test_client import (
+from tests.helpers.registry_answers import (
     BOARD,
     COLLEGE,
     IDENTITY,

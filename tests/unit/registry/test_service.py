@@ -35,12 +35,12 @@ from registry.service import (
     RegistryService,
     ServiceUnavailableError,
     UnknownEntityError,
-    parse_entry,
 )
 from registry.sqlite import SqliteStore
 from registry.state import RegistryState
 from registry.statements import UnknownKeyError
 from registry.store import StorageError
+from registry.views import parse_entry
 from resolver.did import DID
 from tests.registry_fixtures import (
     ACCREDITOR,
