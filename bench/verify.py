@@ -95,9 +95,9 @@ from bench.resolve import (  # noqa: E402
     didtrust_server,
     pinned,
 )
-from didtrust.app import document_resolver  # noqa: E402
 from didtrust.plugins import build_registry  # noqa: E402
 from didtrust.settings import Settings  # noqa: E402
+from didtrust.wiring import document_resolver  # noqa: E402
 from resolver.did import parse_did  # noqa: E402
 from resolver.keys import encode_multikey  # noqa: E402
 from resolver.service import ResolutionCache, Resolver  # noqa: E402
@@ -264,7 +264,7 @@ async def time_async(call: Callable[[], Awaitable[object]], seconds: float) -> T
 
 
 def build_verifier(settings: Settings) -> tuple[CredentialVerifier, Resolver]:
-    """The verifier ``didtrust.app.build_verifier`` builds, minus registry, status.
+    """The verifier ``didtrust.wiring.build_verifier`` builds, minus registry, status.
 
     ``build_verifier`` itself takes a fetcher for the status checker, which
     this benchmark leaves out (the credentials have no ``credentialStatus``).

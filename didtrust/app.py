@@ -1,9 +1,10 @@
-"""The application factory: wires settings, services and routes together.
+"""The application factory: settings, services and routes together.
 
-Every resource lives in a ``cleanup_ctx`` so its cleanup runs exactly when its
-startup succeeded, in reverse order. Errors that escape a handler are rendered
-here as RFC 9457 problem details; unknown ones are logged and answered with a
-bare 500 (never a traceback).
+The services are built by ``didtrust.wiring``, as for the CLI, and run in one
+``cleanup_ctx``: every resource lives in a ``cleanup_ctx`` so its cleanup runs
+exactly when its startup succeeded, in reverse order. Errors that escape a
+handler are rendered here as RFC 9457 problem details; unknown ones are logged
+and answered with a bare 500 (never a traceback).
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
@@ -21,24 +21,16 @@ from didtrust import __version__
 from didtrust.apidocs import openapi_routes
 from didtrust.appkeys import FETCHER, METRICS, REGISTRY, RESOLVER, SETTINGS, VERIFIER
 from didtrust.observability import setup_observability
-from didtrust.plugins import build_registry
 from didtrust.ratelimit import RateLimiter, TokenBuckets
 from didtrust.settings import Settings
 from didtrust.webpage import page_routes
-from drivers.web import WebDriver
+from didtrust.wiring import open_services
 from registry.http import RegistryRoutes
-from registry.identity import RegistryIdentity, load_key_file
-from registry.service import RegistryService
-from registry.sqlite import SqliteStore
-from resolver.did import DID
+from registry.identity import RegistryIdentity
 from resolver.driver import DriverRegistry
-from resolver.errors import NotFoundError, ResolutionError
-from resolver.fetch import Fetcher
+from resolver.errors import ResolutionError
 from resolver.http import ResolverRoutes, status_for
-from resolver.service import ResolutionCache, Resolver
 from verifier.http import VerifierRoutes
-from verifier.service import CredentialVerifier
-from verifier.status import StatusChecker
 
 __all__ = ["create_app", "problem_response"]
 
@@ -79,147 +71,34 @@ async def error_middleware(
         return problem_response(500, "internal error")
 
 
-def resolver_service(
-    registry: DriverRegistry | None,
+def services_ctx(
+    drivers: DriverRegistry | None, clock: Callable[[], float]
 ) -> Callable[[web.Application], AsyncIterator[None]]:
-    """A cleanup context that builds the Resolver and its drivers."""
+    """A cleanup context running the services ``didtrust.wiring`` builds.
 
-    async def ctx(app: web.Application) -> AsyncIterator[None]:
-        async for _ in _resolver_service(app, registry):
-            yield
-
-    return ctx
-
-
-async def fetcher_ctx(app: web.Application) -> AsyncIterator[None]:
-    """The hardened outbound fetcher, with its own pinned-address session."""
-    async with Fetcher.open(app[SETTINGS].fetch_policy()) as fetcher:
-        app[FETCHER] = fetcher
-        yield
-
-
-def web_driver(settings: Settings, fetcher: Fetcher) -> WebDriver:
-    """The did:web driver for ``settings``."""
-    return WebDriver(
-        fetcher,
-        min_ttl=settings.web_min_ttl,
-        max_ttl=settings.web_max_ttl,
-        default_ttl=settings.web_default_ttl,
-    )
-
-
-async def _resolver_service(
-    app: web.Application, registry: DriverRegistry | None
-) -> AsyncIterator[None]:
-    settings = app[SETTINGS]
-    if registry is None:
-        registry = build_registry(settings, web_driver(settings, app[FETCHER]))
-    cache = ResolutionCache(
-        max_entries=settings.cache_max_entries,
-        stale_if_error=settings.cache_stale_if_error,
-    )
-    app[RESOLVER] = Resolver(
-        drivers=registry,
-        cache=cache,
-        timeout=settings.resolve_timeout,
-        max_document_bytes=settings.max_document_bytes,
-    )
-    log.info("resolver ready for methods: %s", ", ".join(registry.methods))
-    yield
-
-
-def registry_service(
-    clock: Callable[[], float] = time.time,
-) -> Callable[[web.Application], AsyncIterator[None]]:
-    """A cleanup context that opens the registry, its clock being ``clock``."""
-
-    async def ctx(app: web.Application) -> AsyncIterator[None]:
-        async for _ in _registry_service(app, clock):
-            yield
-
-    return ctx
-
-
-async def _registry_service(
-    app: web.Application, clock: Callable[[], float]
-) -> AsyncIterator[None]:
-    """Open the registry's store and start its service, if it was initialised.
-
-    Without a key file the server still resolves DIDs; registry routes then
-    answer 503 with a problem saying how to initialise.
-    """
-    settings = app[SETTINGS]
-    if not settings.registry_key_file.exists():
-        log.warning(
-            "no registry key at %s: registry routes are off until "
-            "`didtrust registry init`",
-            settings.registry_key_file,
-        )
-        yield
-        return
-    identity = load_key_file(settings.registry_key_file)
-    resolve = document_resolver(app[RESOLVER])
-    store = await SqliteStore.open(settings.registry_database)
-    service = RegistryService(
-        store=store,
-        identity=identity,
-        resolve=resolve,
-        clock=clock,
-        max_batch=settings.registry_max_batch,
-        max_skew=timedelta(seconds=settings.registry_max_skew),
-        max_age=timedelta(seconds=settings.registry_max_age),
-        answer_ttl=timedelta(seconds=settings.registry_answer_ttl),
-    )
-    try:
-        await service.start()
-        app[REGISTRY] = service
-        yield
-    finally:
-        await service.stop()
-        await store.close()
-
-
-def document_resolver(resolver: Resolver) -> Callable[[DID], Awaitable[dict[str, Any]]]:
-    """Resolve a DID to the document whose keys may sign (for statements, proofs).
-
-    A deactivated DID's keys sign nothing any more (DID Core §7.1.2), even if
-    its driver still returns the last document.
+    Without a registry key file the server still resolves DIDs; registry
+    routes then answer 503 with a problem saying how to initialise.
     """
 
-    async def resolve(did: DID) -> dict[str, Any]:
-        resolution = await resolver.resolve(did)
-        if resolution.result.deactivated:
-            raise NotFoundError(f"{did} is deactivated")
-        return resolution.document
-
-    return resolve
-
-
-def build_verifier(
-    resolver: Resolver,
-    fetcher: Fetcher,
-    registry: RegistryService | None,
-    *,
-    clock: Callable[[], float] = time.time,
-) -> CredentialVerifier:
-    """A credential verifier over the app's resolver, fetcher and registry."""
-    verifier = CredentialVerifier(
-        resolve=document_resolver(resolver), trust=registry, clock=clock
-    )
-    verifier.use_status(StatusChecker(fetcher, verifier.check_secured, clock=clock))
-    return verifier
-
-
-def verifier_service(
-    clock: Callable[[], float],
-) -> Callable[[web.Application], AsyncIterator[None]]:
-    """A cleanup context building the verifier once the registry is up."""
-
     async def ctx(app: web.Application) -> AsyncIterator[None]:
-        app[VERIFIER] = build_verifier(
-            app[RESOLVER], app[FETCHER], app.get(REGISTRY), clock=clock
-        )
-        yield
+        settings = app[SETTINGS]
+        async with open_services(settings, drivers=drivers, clock=clock) as svc:
+            app[FETCHER] = svc.fetcher
+            app[RESOLVER] = svc.resolver
+            log.info(
+                "resolver ready for methods: %s",
+                ", ".join(svc.resolver.drivers.methods),
+            )
+            if svc.registry is None:
+                log.warning(
+                    "no registry key at %s: registry routes are off until "
+                    "`didtrust registry init`",
+                    settings.registry_key_file,
+                )
+            else:
+                app[REGISTRY] = svc.registry
+            app[VERIFIER] = svc.verifier
+            yield
 
     return ctx
 
@@ -351,10 +230,7 @@ def create_app(
         },
     )
     app[SETTINGS] = settings
-    app.cleanup_ctx.append(fetcher_ctx)
-    app.cleanup_ctx.append(resolver_service(registry))
-    app.cleanup_ctx.append(registry_service(clock))
-    app.cleanup_ctx.append(verifier_service(clock))
+    app.cleanup_ctx.append(services_ctx(registry, clock))
     routes = ResolverRoutes(
         RESOLVER,
         max_identifier_length=settings.max_did_length,

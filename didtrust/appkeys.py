@@ -20,7 +20,7 @@ __all__ = ["FETCHER", "METRICS", "REGISTRY", "RESOLVER", "SETTINGS", "VERIFIER"]
 SETTINGS = web.AppKey("settings", Settings)
 """The settings the application was built with."""
 RESOLVER = web.AppKey("resolver", Resolver)
-"""The Resolver service, set by the ``resolver_service`` cleanup context."""
+"""The Resolver service, set by the app's services cleanup context."""
 FETCHER = web.AppKey("fetcher", Fetcher)
 """The hardened outbound fetcher (did:web, later status lists)."""
 REGISTRY = web.AppKey("registry", RegistryService)

@@ -18,8 +18,7 @@ import json
 import logging
 import signal
 import sys
-from collections.abc import AsyncIterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Sequence
 from multiprocessing.connection import Connection
 from typing import Any
 
@@ -246,31 +245,17 @@ def serve(settings: Settings) -> int:
 # -- resolve -----------------------------------------------------------------
 
 
-@asynccontextmanager
-async def _resolver(settings: Settings) -> AsyncIterator[Any]:
-    from didtrust.app import web_driver
-    from didtrust.plugins import build_registry
-    from resolver.fetch import Fetcher
-    from resolver.service import Resolver
-
-    async with Fetcher.open(settings.fetch_policy()) as fetcher:
-        yield Resolver(
-            drivers=build_registry(settings, web_driver(settings, fetcher)),
-            timeout=settings.resolve_timeout,
-            max_document_bytes=settings.max_document_bytes,
-        )
-
-
 async def resolve_command(
     settings: Settings, identifier: str, accept: str | None, options: dict[str, str]
 ) -> int:
     """Resolve or dereference ``identifier`` and print the answer as JSON."""
+    from didtrust.wiring import open_resolver
     from resolver.did import parse_did_url
     from resolver.http import RESOLUTION_CONTEXT, negotiate
 
     answer: dict[str, Any]
     dereferencing = False
-    async with _resolver(settings) as resolver:
+    async with open_resolver(settings) as resolver:
         try:
             url = parse_did_url(identifier)
             dereferencing = not url.is_bare_did

@@ -38,14 +38,14 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from didtrust.settings import Settings
+from didtrust.wiring import open_resolver
 from registry.answercheck import (
     MAX_ANSWER_BYTES,
     AnswerFormatError,
@@ -186,7 +186,7 @@ async def _verify(
     answer = None if is_url else _read_answer(source)
 
     async with (
-        _resolver(settings, offline=args.offline) as resolver,
+        open_resolver(settings, offline=args.offline) as resolver,
         RegistryClient() as client,
     ):
         key, key_source = await _registry_key(
@@ -257,28 +257,6 @@ def _read_answer(source: str) -> dict[str, Any] | str:
     if len(text) > MAX_ANSWER_BYTES:
         raise _UsageError(f"{source} is over {MAX_ANSWER_BYTES} bytes")
     return parse_answer_text(text)
-
-
-@asynccontextmanager
-async def _resolver(settings: Settings, *, offline: bool) -> AsyncIterator[Resolver]:
-    from didtrust.plugins import build_registry
-
-    if offline:
-        yield Resolver(
-            drivers=build_registry(settings),
-            timeout=settings.resolve_timeout,
-            max_document_bytes=settings.max_document_bytes,
-        )
-        return
-    from didtrust.app import web_driver
-    from resolver.fetch import Fetcher
-
-    async with Fetcher.open(settings.fetch_policy()) as fetcher:
-        yield Resolver(
-            drivers=build_registry(settings, web_driver(settings, fetcher)),
-            timeout=settings.resolve_timeout,
-            max_document_bytes=settings.max_document_bytes,
-        )
 
 
 async def _registry_key(

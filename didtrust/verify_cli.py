@@ -12,8 +12,6 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from contextlib import AsyncExitStack
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -77,13 +75,7 @@ def render(report: VerificationReport) -> str:
 
 async def run_verify(args: argparse.Namespace, settings: Settings) -> int:
     """Run ``didtrust verify``."""
-    from didtrust.app import build_verifier, document_resolver, web_driver
-    from didtrust.plugins import build_registry
-    from registry.identity import load_key_file
-    from registry.service import RegistryService
-    from registry.sqlite import SqliteStore
-    from resolver.fetch import Fetcher
-    from resolver.service import Resolver
+    from didtrust.wiring import open_services
     from verifier.http import unwrap
 
     try:
@@ -91,29 +83,10 @@ async def run_verify(args: argparse.Namespace, settings: Settings) -> int:
     except VerificationError as exc:
         print(f"didtrust: not a credential: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    async with AsyncExitStack() as stack:
-        fetcher = await stack.enter_async_context(Fetcher.open(settings.fetch_policy()))
-        resolver = Resolver(
-            drivers=build_registry(settings, web_driver(settings, fetcher)),
-            timeout=settings.resolve_timeout,
-            max_document_bytes=settings.max_document_bytes,
-        )
-        registry = None
-        if settings.registry_key_file.exists():
-            identity = load_key_file(settings.registry_key_file)
-            store = await SqliteStore.open(settings.registry_database)
-            stack.push_async_callback(store.close)
-            registry = RegistryService(
-                store=store,
-                identity=identity,
-                resolve=document_resolver(resolver),
-                answer_ttl=timedelta(seconds=settings.registry_answer_ttl),
-            )
-            await registry.start()
-            stack.push_async_callback(registry.stop)
-        verifier = build_verifier(resolver, fetcher, registry)
+    # The services the server runs, built from the same settings.
+    async with open_services(settings) as services:
         try:
-            report = await verifier.verify(credential)
+            report = await services.verifier.verify(credential)
         except (VerificationError, RegistryError) as exc:
             print(f"didtrust: not a credential: {exc}", file=sys.stderr)
             return EXIT_USAGE
