@@ -22,7 +22,7 @@ SETTINGS = web.AppKey("settings", Settings)
 RESOLVER = web.AppKey("resolver", Resolver)
 """The Resolver service, set by the app's services cleanup context."""
 FETCHER = web.AppKey("fetcher", Fetcher)
-"""The hardened outbound fetcher (did:web, later status lists)."""
+"""The hardened outbound fetcher (did:web documents, status lists)."""
 REGISTRY = web.AppKey("registry", RegistryService)
 """The registry service; absent until ``didtrust registry init`` has been run."""
 VERIFIER = web.AppKey("verifier", CredentialVerifier)

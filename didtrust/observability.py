@@ -22,8 +22,10 @@ What it does:
 
 What it does not do: it never logs request or response bodies, headers other
 than a truncated User-Agent, or the raw path (a route template instead), nor the
-URLs of outbound fetches; it keeps no module-level state besides the
-``ContextVar`` key (one ``CollectorRegistry`` per application).
+URLs of outbound fetches. Its module-level state is the ``ContextVar`` key and
+the generator of request ids (a random per-process prefix and a counter, shared
+by every application in the process); metrics are per application (one
+``CollectorRegistry`` each).
 
 Exposition format: Prometheus text format 0.0.4
 (https://prometheus.io/docs/instrumenting/exposition_formats/).

@@ -314,15 +314,6 @@ class Settings:
         return cls._build(values)
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None) -> Self:
-        """Settings from ``DIDTRUST_*`` variables alone.
-
-        Raises:
-            SettingsError: a value is malformed.
-        """
-        return cls._build(cls._from_env(os.environ if environ is None else environ))
-
-    @classmethod
     def _fields(cls) -> dict[str, Any]:
         hints = typing.get_type_hints(cls)
         return {

@@ -48,8 +48,10 @@ Recommended SQLite layout (what :class:`MemoryTree` holds in lists)::
 
 Rows are only ever inserted, in the same transaction as the leaf (entry) row;
 the log size is ``max(idx) + 1`` over the ``level = 0`` rows (one index seek,
-unlike ``count(*)``). A proof's nodes are fetched in one query:
-``SELECT level, idx, hash FROM merkle_node WHERE (level, idx) IN (VALUES ...)``.
+unlike ``count(*)``). A proof's nodes are fetched in one query, ``SELECT
+level, idx, hash FROM merkle_node WHERE (level = ? AND idx = ?) OR ...``: one
+primary-key search per node (the row-value form ``(level, idx) IN (VALUES
+...)`` scans the whole table in SQLite 3.40; see ``registry.sqlite``).
 """
 
 from __future__ import annotations

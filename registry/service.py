@@ -510,17 +510,6 @@ class RegistryService:
         if len(self._proofs) > self._proof_cache_size:
             self._proofs.popitem(last=False)
 
-    async def evidence(
-        self, leaves: Iterable[int], *, consistency_from: int | None = None
-    ) -> dict[str, Any]:
-        """Each leaf's entry and inclusion proof to the latest checkpoint.
-
-        Raises:
-            ConsistencyProofError: ``consistency_from`` is beyond the tree.
-            InclusionProofError: a leaf is beyond the tree.
-        """
-        return self._evidence(await self.checkpoint(), leaves, consistency_from)
-
     def _evidence(
         self,
         checkpoint: StoredCheckpoint,

@@ -1,8 +1,9 @@
 """The one hardened outbound HTTP fetcher: documents that strangers' URLs name.
 
-did:web (and later Bitstring Status Lists) make the resolver fetch URLs chosen by
-whoever wrote the DID, so every fetch is treated as hostile (server-side request
-forgery, DNS rebinding, slow or endless bodies). What this module enforces:
+did:web documents and Bitstring Status Lists are fetched from URLs chosen by
+whoever wrote the DID or the credential, so every fetch is treated as hostile
+(server-side request forgery, DNS rebinding, slow or endless bodies). What
+this module enforces:
 
 - HTTPS only (RFC 9110 §4.2.2); plain ``http`` only for host names listed in
   ``FetchPolicy.unsafe_allow_http_hosts``. IP-literal hosts are always refused.

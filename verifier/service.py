@@ -35,8 +35,8 @@ from enum import StrEnum
 from typing import Any, Protocol
 
 from registry.models import format_time, parse_time
-from resolver.did import DID, parse_did
-from resolver.errors import DidTrustError, ResolutionError
+from resolver.did import DID
+from resolver.errors import ResolutionError
 from verifier import jose
 from verifier.dataintegrity import (
     check_proof_shape,
@@ -238,15 +238,6 @@ def _types(credential: Mapping[str, Any]) -> list[str]:
     value = credential.get("type")
     items = value if isinstance(value, list) else [value]
     return [t for t in items if isinstance(t, str)]
-
-
-def _as_did(value: str | None) -> DID | None:
-    if value is None:
-        return None
-    try:
-        return parse_did(value)
-    except DidTrustError:
-        return None
 
 
 class CredentialVerifier:
