@@ -291,13 +291,12 @@ class RegistryRoutes:
             raise _BadQuery(f"start {start} is beyond the log size {checkpoint.size}")
         if end <= start:
             raise _BadQuery("end must be greater than start")
-        raw = await service.store.entries(start, end)
-        hashes = await service.store.leaf_hashes(start, end)
+        entries = await service.log_entries(start, end)
         body = {
             "treeSize": checkpoint.size,
             "entries": [
-                {"index": start + i, "entry": data.decode(), "leafHash": b64(hashes[i])}
-                for i, data in enumerate(raw)
+                {"index": start + i, "entry": data.decode(), "leafHash": b64(hashed)}
+                for i, (data, hashed) in enumerate(entries)
             ],
         }
         return web.json_response(body)
@@ -316,13 +315,12 @@ class RegistryRoutes:
             raise _BadQuery(
                 f"tree_size {size} is beyond the log size {checkpoint.size}"
             )
-        proof = await service.store.inclusion_proof(index, size)
-        hashes = await service.store.leaf_hashes(index, index + 1)
+        hashed, proof = await service.log_inclusion(index, size)
         return web.json_response(
             {
                 "index": index,
                 "treeSize": size,
-                "leafHash": b64(hashes[0]),
+                "leafHash": b64(hashed),
                 "proof": [b64(h) for h in proof],
             }
         )
@@ -339,7 +337,7 @@ class RegistryRoutes:
         second = _int_param(request, "second", default=checkpoint.size)
         if second > checkpoint.size:
             raise _BadQuery(f"second {second} is beyond the log size {checkpoint.size}")
-        proof = await service.store.consistency_proof(first, second)
+        proof = await service.log_consistency(first, second)
         return web.json_response(
             {"first": first, "second": second, "proof": [b64(h) for h in proof]}
         )

@@ -494,6 +494,34 @@ class RegistryService:
             raise NotInitializedError("the registry has no checkpoint yet")
         return self._checkpoint
 
+    # The log as stored, for the log routes (as durable as the store says).
+
+    async def log_entries(self, start: int, end: int) -> list[tuple[bytes, bytes]]:
+        """The stored leaves ``[start, end)``, each with its leaf hash."""
+        raw = await self.store.entries(start, end)
+        hashes = await self.store.leaf_hashes(start, end)
+        return list(zip(raw, hashes, strict=True))
+
+    async def log_inclusion(
+        self, index: int, tree_size: int
+    ) -> tuple[bytes, list[bytes]]:
+        """Leaf ``index``'s hash and its inclusion proof in the tree of ``tree_size``.
+
+        Raises:
+            InclusionProofError: the leaf or the size is beyond the log.
+        """
+        proof = await self.store.inclusion_proof(index, tree_size)
+        hashes = await self.store.leaf_hashes(index, index + 1)
+        return hashes[0], proof
+
+    async def log_consistency(self, first: int, second: int) -> list[bytes]:
+        """A consistency proof from tree size ``first`` to ``second``.
+
+        Raises:
+            ConsistencyProofError: the sizes are out of order or beyond the log.
+        """
+        return await self.store.consistency_proof(first, second)
+
     async def _inclusion_proof(self, index: int, tree_size: int) -> list[bytes]:
         return self._proof(index, tree_size)
 
