@@ -11,7 +11,7 @@ made from a fixed seed, with fixed dates: the same bytes every run. They are
 secured with the project's own code (``verifier.dataintegrity.sign_proof``,
 ``verifier.jose.sign``). The script prints, in one run:
 
-- **in-process**: a ``CredentialVerifier`` built as ``didtrust.app``'s
+- **in-process**: a ``CredentialVerifier`` built as ``didtrust.wiring``'s
   ``build_verifier`` builds it (a ``Resolver`` over the built-in drivers of
   ``didtrust.plugins.build_registry(Settings())``, ``document_resolver``), with
   no trust registry and no status checker, verifies each form over and over
@@ -97,10 +97,10 @@ from bench.resolve import (  # noqa: E402
 )
 from didtrust.plugins import build_registry  # noqa: E402
 from didtrust.settings import Settings  # noqa: E402
-from didtrust.wiring import document_resolver  # noqa: E402
+from didtrust.wiring import build_resolver, document_resolver  # noqa: E402
 from resolver.did import parse_did  # noqa: E402
 from resolver.keys import encode_multikey  # noqa: E402
-from resolver.service import ResolutionCache, Resolver  # noqa: E402
+from resolver.service import Resolver  # noqa: E402
 from verifier import jose  # noqa: E402
 from verifier.dataintegrity import (  # noqa: E402
     proofs_of,
@@ -269,15 +269,7 @@ def build_verifier(settings: Settings) -> tuple[CredentialVerifier, Resolver]:
     ``build_verifier`` itself takes a fetcher for the status checker, which
     this benchmark leaves out (the credentials have no ``credentialStatus``).
     """
-    resolver = Resolver(
-        drivers=build_registry(settings),
-        cache=ResolutionCache(
-            max_entries=settings.cache_max_entries,
-            stale_if_error=settings.cache_stale_if_error,
-        ),
-        timeout=settings.resolve_timeout,
-        max_document_bytes=settings.max_document_bytes,
-    )
+    resolver = build_resolver(settings, build_registry(settings))
     return CredentialVerifier(resolve=document_resolver(resolver)), resolver
 
 
