@@ -61,6 +61,8 @@ from prometheus_client import (
 )
 from prometheus_client import multiprocess as prom_multiprocess
 
+from resolver.cache import CacheCounters
+
 __all__ = [
     "MULTIPROC_ENV",
     "REQUEST_ID_HEADER",
@@ -147,18 +149,6 @@ def sane_request_id(value: str | None) -> str:
 
 
 # -- service counters --------------------------------------------------------
-
-
-class CacheCounters(Protocol):
-    """What a cache counts (``ResolutionCache``, ``StatusChecker``)."""
-
-    hits: int
-    misses: int
-    coalesced: int
-
-    def __len__(self) -> int:
-        """Entries held."""
-        ...
 
 
 class VerdictCounters(Protocol):

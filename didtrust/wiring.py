@@ -26,11 +26,12 @@ from drivers.web import WebDriver
 from registry.identity import load_key_file
 from registry.service import RegistryService
 from registry.sqlite import SqliteStore
+from resolver.cache import MemoryCache
 from resolver.did import DID
 from resolver.driver import DriverRegistry
 from resolver.errors import NotFoundError
 from resolver.fetch import Fetcher
-from resolver.service import ResolutionCache, Resolver
+from resolver.service import Resolver
 from verifier.service import CredentialVerifier
 from verifier.status import StatusChecker
 
@@ -72,13 +73,12 @@ def web_driver(settings: Settings, fetcher: Fetcher) -> WebDriver:
 
 def build_resolver(settings: Settings, drivers: DriverRegistry) -> Resolver:
     """The Resolver over ``drivers``, with the cache and limits of ``settings``."""
-    cache = ResolutionCache(
-        max_entries=settings.cache_max_entries,
-        stale_if_error=settings.cache_stale_if_error,
-    )
     return Resolver(
         drivers=drivers,
-        cache=cache,
+        cache=MemoryCache(
+            max_entries=settings.cache_max_entries,
+            stale_if_error=settings.cache_stale_if_error,
+        ),
         timeout=settings.resolve_timeout,
         max_document_bytes=settings.max_document_bytes,
     )

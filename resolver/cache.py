@@ -47,6 +47,7 @@ from typing import Any, Generic, Protocol, TypeVar
 __all__ = [
     "LRU",
     "Cache",
+    "CacheCounters",
     "Codec",
     "Lookup",
     "MemoryCache",
@@ -252,15 +253,8 @@ class Lookup(Generic[V]):
         return self.source is not Source.LOADED
 
 
-class Cache(Protocol[V]):
-    """An async cache of values of one kind, keyed by strings.
-
-    Entries expire at an absolute instant of the implementation's wall clock
-    (``ttl`` seconds after they were stored; ``None`` never). An expired entry
-    is no longer returned by :meth:`get` nor :meth:`get_or_load`, but is kept
-    for ``stale_if_error`` seconds for :meth:`get_stale`. Failures are never
-    cached. The counters are those of this process.
-    """
+class CacheCounters(Protocol):
+    """What a cache counts, in this process (the metrics read it)."""
 
     @property
     def hits(self) -> int:
@@ -278,8 +272,19 @@ class Cache(Protocol[V]):
         ...
 
     def __len__(self) -> int:
-        """Entries held (by this process, for a shared cache: its local view)."""
+        """Entries held (for a shared cache: what this process can tell)."""
         ...
+
+
+class Cache(CacheCounters, Protocol[V]):
+    """An async cache of values of one kind, keyed by strings.
+
+    Entries expire at an absolute instant of the implementation's wall clock
+    (``ttl`` seconds after they were stored; ``None`` never). An expired entry
+    is no longer returned by :meth:`get` nor :meth:`get_or_load`, but is kept
+    for ``stale_if_error`` seconds for :meth:`get_stale`. Failures are never
+    cached. The counters are those of this process.
+    """
 
     async def get(self, key: str) -> V | None:
         """The fresh value under ``key``, or ``None``."""

@@ -10,8 +10,9 @@ What it owns (W3C DID Resolution §4 and §5, DID URL dereferencing):
   ``ResolutionError`` in ``DriverError``;
 - the document policy every driver is held to: a JSON object whose ``id`` is the
   DID, within a size cap;
-- the cache: LRU-bounded, entries kept for the driver's ``ttl`` (forever for
-  did:key and did:jwk), single-flight for concurrent identical requests,
+- the cache (a ``resolver.cache.Cache``): LRU-bounded, entries kept for the
+  driver's ``ttl`` (forever for did:key and did:jwk), single-flight for
+  concurrent identical requests,
   ``noCache`` honoured, failures never cached, optional stale-if-error with the
   staleness stated;
 - dereferencing of fragments (a verification method or service node) and of
@@ -29,16 +30,16 @@ import dataclasses
 import hashlib
 import json
 import logging
-import math
 import time
-from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from functools import partial
 from types import MappingProxyType
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+from resolver.cache import Cache, MemoryCache, Source, pack, unpack
 from resolver.did import DID, DIDURL, parse_did, parse_did_url
 from resolver.driver import Driver, DriverRegistry
 from resolver.errors import (
@@ -61,9 +62,10 @@ __all__ = [
     "CORE_OPTIONS",
     "FULL_RESULT_CONTENT_TYPE",
     "UNSUPPORTED_SPEC_OPTIONS",
+    "CachedResolution",
     "Dereferenced",
     "Resolution",
-    "ResolutionCache",
+    "ResolutionCodec",
     "Resolver",
 ]
 
@@ -103,7 +105,7 @@ def _dumps(value: Any) -> bytes:
 
 
 @dataclass(frozen=True, slots=True)
-class _Entry:
+class CachedResolution:
     """One resolved DID, with its rendered bytes, as the cache keeps it."""
 
     result: ResolutionResult
@@ -113,10 +115,51 @@ class _Entry:
     document_bytes: bytes
     metadata_bytes: bytes
     etag: str
-    expires: float
-    """Monotonic instant after which the entry is stale (``inf``: never)."""
     memo: dict[str, Resolution] = field(default_factory=dict, compare=False)
     """The ``Resolution`` served on cache hits, built once (hot path)."""
+
+
+class ResolutionCodec:
+    """``CachedResolution`` as bytes, for a cache that stores bytes (Redis).
+
+    The document and its metadata travel as the very bytes served, so a node
+    that reads an entry serves what the node that stored it rendered.
+    """
+
+    def encode(self, value: CachedResolution) -> bytes:
+        """The bytes of ``value``."""
+        header = {
+            "driver": value.driver,
+            "retrieved": value.retrieved,
+            "duration": value.duration_ms,
+            "etag": value.etag,
+            "resolutionMetadata": value.result.resolution_metadata,
+            "ttl": value.result.ttl,
+        }
+        return pack(header, value.document_bytes, value.metadata_bytes)
+
+    def decode(self, data: bytes) -> CachedResolution:
+        """The ``CachedResolution`` ``encode`` turned into ``data``.
+
+        Raises:
+            ValueError: ``data`` is not such an encoding.
+        """
+        header, (document_bytes, metadata_bytes) = unpack(data)
+        result = ResolutionResult(
+            document=json.loads(document_bytes),
+            document_metadata=json.loads(metadata_bytes),
+            resolution_metadata=header["resolutionMetadata"],
+            ttl=header["ttl"],
+        )
+        return CachedResolution(
+            result=result,
+            driver=header["driver"],
+            retrieved=header["retrieved"],
+            duration_ms=header["duration"],
+            document_bytes=document_bytes,
+            metadata_bytes=metadata_bytes,
+            etag=header["etag"],
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -175,70 +218,13 @@ class Dereferenced:
     content_metadata: JSONObject = field(default_factory=dict)
 
 
-class ResolutionCache:
-    """An LRU-bounded map of resolved DIDs, each kept until its own expiry.
-
-    Expired entries are kept (still LRU-bounded) for ``stale_if_error`` seconds
-    so a failing upstream can be answered with the last good document, marked
-    stale. Not thread-safe; one per event loop.
-    """
-
-    def __init__(
-        self,
-        *,
-        max_entries: int = 10_000,
-        stale_if_error: float = 0.0,
-        monotonic: Callable[[], float] = time.monotonic,
-    ) -> None:
-        if max_entries < 1:
-            raise ValueError("cache needs room for at least one entry")
-        self.max_entries = max_entries
-        self.stale_if_error = stale_if_error
-        self._monotonic = monotonic
-        self._entries: OrderedDict[tuple[Any, ...], _Entry] = OrderedDict()
-        self.hits = 0
-        self.misses = 0
-        self.coalesced = 0
-
-    def __len__(self) -> int:
-        return len(self._entries)
-
-    def get(self, key: tuple[Any, ...]) -> _Entry | None:
-        """Return a fresh entry for ``key``, or ``None``."""
-        entry = self._entries.get(key)
-        if entry is None or entry.expires <= self._monotonic():
-            return None
-        self._entries.move_to_end(key)
-        return entry
-
-    def get_stale(self, key: tuple[Any, ...]) -> tuple[_Entry, float] | None:
-        """Return an expired entry still within the stale-if-error window."""
-        entry = self._entries.get(key)
-        if entry is None:
-            return None
-        age = self._monotonic() - entry.expires
-        if 0 < age <= self.stale_if_error:
-            return entry, age
-        return None
-
-    def put(self, key: tuple[Any, ...], entry: _Entry) -> None:
-        """Store ``entry``, evicting the least recently used beyond the bound."""
-        self._entries[key] = entry
-        self._entries.move_to_end(key)
-        while len(self._entries) > self.max_entries:
-            self._entries.popitem(last=False)
-
-    def clear(self) -> None:
-        """Drop every entry."""
-        self._entries.clear()
-
-
 class Resolver:
     """Resolves DIDs and dereferences DID URLs through the registered drivers.
 
     Args:
         drivers: Where to find the driver for each method.
-        cache: The resolution cache (one per event loop).
+        cache: The resolution cache (default: an in-process ``MemoryCache``
+            of 10,000 entries); entries are kept for the driver's ``ttl``.
         timeout: Seconds a driver may take for one resolution.
         max_document_bytes: Largest DID document (compact JSON) accepted.
         clock: Wall clock, for ``retrieved`` timestamps.
@@ -248,17 +234,18 @@ class Resolver:
         self,
         *,
         drivers: DriverRegistry,
-        cache: ResolutionCache | None = None,
+        cache: Cache[CachedResolution] | None = None,
         timeout: float = 10.0,
         max_document_bytes: int = 1 << 20,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.drivers = drivers
-        self.cache = cache if cache is not None else ResolutionCache()
+        self.cache: Cache[CachedResolution] = (
+            cache if cache is not None else MemoryCache(clock=clock)
+        )
         self.timeout = timeout
         self.max_document_bytes = max_document_bytes
         self._clock = clock
-        self._inflight: dict[tuple[Any, ...], asyncio.Future[_Entry]] = {}
 
     # -- options -----------------------------------------------------------
 
@@ -322,51 +309,36 @@ class Resolver:
             if accept is not None and not isinstance(accept, str):
                 raise InvalidOptionsError("option 'accept' must be a media type string")
             options = ResolutionOptions(accept=accept)
-            key: tuple[Any, ...] = (did, ())
+            key: str = did
         else:
             options = self.check_options(driver, raw_options)
-            key = (did, options.cache_key(driver.options))
+            key = _cache_key(did, options.cache_key(driver.options))
 
-        if not options.no_cache:
-            entry = self.cache.get(key)
-            if entry is not None:
-                self.cache.hits += 1
-                hit = entry.memo.get("hit")
-                if hit is None or hit.did != did:
-                    hit = entry.memo["hit"] = self._resolution(did, entry, cached=True)
-                return hit
-        task = None if options.no_cache else self._inflight.get(key)
-        joined = task is not None
-        if task is None:
-            self.cache.misses += 1
-            task = asyncio.ensure_future(self._fetch(driver, did, options, key))
-            task.add_done_callback(_retrieve_exception)
-            if not options.no_cache:
-                self._inflight[key] = task
-                task.add_done_callback(lambda t: self._forget(key, t))
-        else:
-            self.cache.coalesced += 1
         try:
-            # shield(): a client that goes away must not cancel the fetch that
-            # other requests are waiting on.
-            entry = await asyncio.shield(task)
+            lookup = await self.cache.get_or_load(
+                key,
+                partial(self._fetch, driver, did, options),
+                refresh=options.no_cache,
+            )
         except FetchError as exc:
-            stale = self.cache.get_stale(key)
+            stale = await self.cache.get_stale(key)
             if stale is None:
                 raise
             old, age = stale
             log.warning("serving stale %s (%.0f s past expiry): %s", did, age, exc)
             return self._resolution(did, old, cached=True, stale_seconds=age)
-        return self._resolution(did, entry, cached=joined)
-
-    def _forget(self, key: tuple[Any, ...], task: asyncio.Future[_Entry]) -> None:
-        if self._inflight.get(key) is task:
-            del self._inflight[key]
+        entry = lookup.value
+        if lookup.source is not Source.HIT:
+            return self._resolution(did, entry, cached=lookup.cached)
+        hit = entry.memo.get("hit")
+        if hit is None or hit.did != did:
+            hit = entry.memo["hit"] = self._resolution(did, entry, cached=True)
+        return hit
 
     def _resolution(
         self,
         did: DID,
-        entry: _Entry,
+        entry: CachedResolution,
         *,
         cached: bool,
         stale_seconds: float | None = None,
@@ -387,8 +359,9 @@ class Resolver:
         return dataclasses.replace(resolution, resolution_metadata_bytes=meta)
 
     async def _fetch(
-        self, driver: Driver, did: DID, options: ResolutionOptions, key: tuple[Any, ...]
-    ) -> _Entry:
+        self, driver: Driver, did: DID, options: ResolutionOptions
+    ) -> tuple[CachedResolution, float | None]:
+        """Resolve through ``driver``; the answer with the TTL to cache it for."""
         started = time.perf_counter()
         try:
             async with asyncio.timeout(self.timeout):
@@ -403,14 +376,11 @@ class Resolver:
             log.exception("driver %s failed on %s", driver.name, did)
             raise DriverError(f"{driver.name} failed: {type(exc).__name__}") from exc
         duration_ms = round((time.perf_counter() - started) * 1000, 3)
-        entry = self._admit(driver, did, result, duration_ms)
-        if entry.expires > 0:
-            self.cache.put(key, entry)
-        return entry
+        return self._admit(driver, did, result, duration_ms), result.ttl
 
     def _admit(
         self, driver: Driver, did: DID, result: ResolutionResult, duration_ms: float
-    ) -> _Entry:
+    ) -> CachedResolution:
         """Hold a driver's answer to the document policy and render it once."""
         if not isinstance(result, ResolutionResult):
             raise DriverError(
@@ -431,14 +401,7 @@ class Resolver:
             )
         metadata_bytes = _dumps(result.document_metadata)
         etag = '"' + hashlib.sha256(document_bytes).hexdigest()[:32] + '"'
-        ttl = result.ttl
-        if ttl is None:
-            expires = math.inf
-        elif ttl > 0:
-            expires = self.cache._monotonic() + ttl
-        else:
-            expires = 0.0
-        return _Entry(
+        return CachedResolution(
             result=result,
             driver=driver.name,
             retrieved=result.resolution_metadata.get("retrieved")
@@ -447,7 +410,6 @@ class Resolver:
             document_bytes=document_bytes,
             metadata_bytes=metadata_bytes,
             etag=etag,
-            expires=expires,
         )
 
     # -- dereferencing -----------------------------------------------------
@@ -511,10 +473,14 @@ class Resolver:
         return Dereferenced(resolution=resolution, content=content)
 
 
-def _retrieve_exception(task: asyncio.Future[Any]) -> None:
-    """Mark a finished task's exception as seen: its waiters may all be gone."""
-    if not task.cancelled():
-        task.exception()
+def _cache_key(did: DID, options: tuple[tuple[str, str], ...]) -> str:
+    """The cache key of ``did`` resolved with driver ``options``.
+
+    A string, as a shared cache needs; a space never occurs in a DID.
+    """
+    if not options:
+        return did
+    return f"{did} {json.dumps(options, separators=(',', ':'))}"
 
 
 def _ids_for(did: DID, fragment: str) -> tuple[str, str]:

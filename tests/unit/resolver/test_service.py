@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from resolver.cache import MemoryCache
 from resolver.driver import DriverRegistry
 from resolver.errors import (
     DriverError,
@@ -18,7 +19,7 @@ from resolver.errors import (
     MethodNotSupportedError,
     NotFoundError,
 )
-from resolver.service import ResolutionCache, Resolver
+from resolver.service import ResolutionCodec, Resolver
 from tests.fakes import StaticDriver, example_document
 
 DID1 = "did:example:one"
@@ -88,7 +89,7 @@ async def test_driver_options_reach_the_driver(driver):
 
 async def test_immutable_answer_is_cached_forever(driver):
     clock = Clock()
-    resolver = make(driver, cache=ResolutionCache(monotonic=clock))
+    resolver = make(driver, cache=MemoryCache(clock=clock))
     await resolver.resolve(DID1)
     clock.now += 10**9
     again = await resolver.resolve(DID1)
@@ -107,7 +108,7 @@ async def test_cache_key_includes_driver_options(driver):
 async def test_ttl_answer_expires(driver):
     clock = Clock()
     driver.ttl = 60
-    resolver = make(driver, cache=ResolutionCache(monotonic=clock))
+    resolver = make(driver, cache=MemoryCache(clock=clock))
     await resolver.resolve(DID1)
     clock.now += 59
     assert (await resolver.resolve(DID1)).cached is True
@@ -133,12 +134,32 @@ async def test_no_cache_option_bypasses_the_cache(driver):
 
 
 async def test_lru_bound_evicts_least_recently_used(driver):
-    resolver = make(driver, cache=ResolutionCache(max_entries=1))
+    resolver = make(driver, cache=MemoryCache(max_entries=1))
     await resolver.resolve(DID1)
     await resolver.resolve(DID2)
     assert len(resolver.cache) == 1
     await resolver.resolve(DID1)
     assert driver.calls == 3
+
+
+async def test_cached_answer_round_trips_through_a_cache_that_stores_bytes(driver):
+    driver.ttl = 60
+    resolver = make(driver, cache=MemoryCache(codec=ResolutionCodec()))
+    first = await resolver.resolve(DID1, {"flavour": "mint"})
+    again = await resolver.resolve(DID1, {"flavour": "mint"})
+    assert driver.calls == 1
+    assert again.cached is True
+    assert again.result == first.result
+    assert (again.document_bytes, again.metadata_bytes, again.etag) == (
+        first.document_bytes,
+        first.metadata_bytes,
+        first.etag,
+    )
+    assert (again.driver, again.retrieved, again.duration_ms) == (
+        first.driver,
+        first.retrieved,
+        first.duration_ms,
+    )
 
 
 async def test_failures_are_not_cached(driver):
@@ -211,7 +232,7 @@ async def test_oversized_document_is_refused(driver):
 async def test_stale_if_error_serves_last_good_answer_marked_stale(driver):
     clock = Clock()
     driver.ttl = 10
-    resolver = make(driver, cache=ResolutionCache(monotonic=clock, stale_if_error=100))
+    resolver = make(driver, cache=MemoryCache(clock=clock, stale_if_error=100))
     await resolver.resolve(DID1)
     clock.now += 30
     driver.fail = FetchError("upstream down")
@@ -227,7 +248,7 @@ async def test_stale_if_error_serves_last_good_answer_marked_stale(driver):
 async def test_stale_if_error_does_not_hide_non_fetch_errors(driver):
     clock = Clock()
     driver.ttl = 10
-    resolver = make(driver, cache=ResolutionCache(monotonic=clock, stale_if_error=100))
+    resolver = make(driver, cache=MemoryCache(clock=clock, stale_if_error=100))
     await resolver.resolve(DID1)
     clock.now += 30
     driver.fail = NotFoundError("deleted")
