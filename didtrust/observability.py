@@ -456,7 +456,7 @@ class _Observer:
             self.metrics.observe_cache("resolution", resolver.cache)
         status = self._status()
         if status is not None:
-            self.metrics.observe_cache("status_list", status)
+            self.metrics.observe_cache("status_list", status.cache)
         registry = self._registry()
         if registry is not None:
             self.metrics.observe_registry(registry)

@@ -45,7 +45,7 @@ from tests.unit.verifier.issuers import (
 )
 from verifier import jose
 from verifier.dataintegrity import ED25519_2020_CONTEXT, sign_proof
-from verifier.status import MIN_ENTRIES
+from verifier.statuslist import MIN_ENTRIES
 
 __all__ = [
     "BADGE_TYPE",
