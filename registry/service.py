@@ -25,7 +25,6 @@ import base64
 import gc
 import logging
 import time
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import suppress
 from dataclasses import dataclass
@@ -64,6 +63,7 @@ from registry.store import (
     WriteTransaction,
 )
 from registry.views import entity_json, parse_entry
+from resolver.cache import LRU
 from resolver.did import DID
 from resolver.errors import ResolutionError
 
@@ -167,6 +167,11 @@ class RegistryService:
         answer_ttl: How long a signed answer may be relied on.
         sync_interval: Longest a reader waits before looking for entries
             appended by other processes.
+        proof_cache_size: Inclusion proofs kept (LRU). A synchronous,
+            in-process ``resolver.cache.LRU``, not a shared cache: a proof is
+            computed from the in-memory tree in microseconds, so only a local
+            map is worth consulting, and the answer path reads it without
+            awaiting.
     """
 
     def __init__(
@@ -199,13 +204,12 @@ class RegistryService:
         self._synced_at = 0.0
         self._sync_lock = asyncio.Lock()
         self._checkpoint: StoredCheckpoint | None = None
-        self._proofs: OrderedDict[tuple[int, int], list[bytes]] = OrderedDict()
+        self._proofs: LRU[tuple[int, int], list[bytes]] = LRU(proof_cache_size)
         # The committed log, in memory: leaf bytes and the Merkle tree over them,
         # so answers and receipts need no storage round trip (about 0.6 KB per
         # leaf and two hashes per leaf: ~70 MB at 100,000 leaves).
         self._leaves: list[bytes] = []
         self._tree = MemoryTree()
-        self._proof_cache_size = proof_cache_size
         self.appended = 0
         self.refused = 0
 
@@ -530,13 +534,8 @@ class RegistryService:
         proof = self._proofs.get(key)
         if proof is None:
             proof = self._tree.inclusion_proof(index, tree_size)
-            self._remember(key, proof)
+            self._proofs.put(key, proof)
         return proof
-
-    def _remember(self, key: tuple[int, int], proof: list[bytes]) -> None:
-        self._proofs[key] = proof
-        if len(self._proofs) > self._proof_cache_size:
-            self._proofs.popitem(last=False)
 
     def _evidence(
         self,

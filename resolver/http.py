@@ -28,6 +28,7 @@ from urllib.parse import parse_qsl, quote, unquote
 
 from aiohttp import web
 
+from resolver.cache import LRU
 from resolver.did import DIDURL, MAX_DID_LENGTH, parse_did_url
 from resolver.errors import (
     InvalidDIDError,
@@ -147,19 +148,6 @@ def negotiate(header: str | None, *, dereferencing: bool) -> tuple[str, str]:
     raise RepresentationNotSupportedError(f"cannot produce any of: {header[:200]}")
 
 
-_accept_cache: dict[tuple[str | None, bool], tuple[str, str]] = {}
-
-
-def _negotiate_cached(header: str | None, *, dereferencing: bool) -> tuple[str, str]:
-    key = (header, dereferencing)
-    hit = _accept_cache.get(key)
-    if hit is None:
-        hit = negotiate(header, dereferencing=dereferencing)
-        if len(_accept_cache) < 512:  # a bounded memo of common headers
-            _accept_cache[key] = hit
-    return hit
-
-
 def _dumps(value: Any) -> bytes:
     return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
 
@@ -185,6 +173,9 @@ class ResolverRoutes:
         self.max_identifier_length = min(max_identifier_length, MAX_DID_LENGTH)
         self.cors = cors
         self._base_headers = {"Vary": "Accept"}
+        # A bounded memo of the Accept headers seen (clients send few distinct
+        # ones): per instance, not module state; sync, as negotiation is pure.
+        self._accepts: LRU[tuple[str | None, bool], tuple[str, str]] = LRU(512)
         if cors:
             self._base_headers["Access-Control-Allow-Origin"] = "*"
             self._base_headers["Access-Control-Expose-Headers"] = "ETag"
@@ -203,6 +194,16 @@ class ResolverRoutes:
             web.get("/1.0/testIdentifiers", self.test_identifiers),
             web.get("/1.0/traits", self.traits),
         ]
+
+    def _negotiate_cached(
+        self, header: str | None, *, dereferencing: bool
+    ) -> tuple[str, str]:
+        key = (header, dereferencing)
+        hit = self._accepts.get(key)
+        if hit is None:
+            hit = negotiate(header, dereferencing=dereferencing)
+            self._accepts.put(key, hit)
+        return hit
 
     # -- request parsing ---------------------------------------------------
 
@@ -309,7 +310,7 @@ class ResolverRoutes:
         try:
             url, options = self._parse(request, resolver, body_options)
             dereferencing = not url.is_bare_did
-            kind, ctype = _negotiate_cached(accept, dereferencing=dereferencing)
+            kind, ctype = self._negotiate_cached(accept, dereferencing=dereferencing)
             # A DID dereferenced (DID Resolution §5): the content is its document.
             dereferencing = dereferencing or ctype == DID_URL_DEREFERENCING
             options.setdefault("accept", ctype)
@@ -419,7 +420,7 @@ class ResolverRoutes:
         if status >= 500:
             log.warning("resolution failed (%s): %s", exc.error_type, exc.detail)
         try:
-            _kind, ctype = _negotiate_cached(
+            _kind, ctype = self._negotiate_cached(
                 request.headers.get("Accept"), dereferencing=dereferencing
             )
         except RepresentationNotSupportedError:

@@ -64,6 +64,7 @@ from pyld.identifier_issuer import (  # type: ignore[import-untyped]  # idem
 )
 
 from resolver import strictjson
+from resolver.cache import LRU
 from verifier.contexts import FILES as _CONTEXT_FILES
 from verifier.errors import (
     JsonLdError,
@@ -186,25 +187,13 @@ def document_loader(
     }
 
 
-class _BoundedCache(dict[str, Any]):
-    """The resolved-context cache handed to pyld; forgets its oldest entry.
-
-    Bounded because the inline contexts of untrusted documents land here too.
-    """
-
-    def __init__(self, size: int) -> None:
-        super().__init__()
-        self._size = size
-
-    def __setitem__(self, key: str, value: Any) -> None:
-        if key not in self and len(self) >= self._size:
-            del self[next(iter(self))]
-        super().__setitem__(key, value)
-
-
 # Processed contexts, shared by every call: the shipped ones are the same each
 # time, and re-processing them is most of the cost of a small credential.
-_RESOLVED_CONTEXTS: Final = _BoundedCache(256)
+# Bounded because the inline contexts of untrusted documents land here too.
+# pyld reads and fills it synchronously (``get`` and item assignment) from
+# inside its own sync algorithms, so it is the one LRU class, not the async
+# Cache: there is nothing to await and nothing worth sharing between processes.
+_RESOLVED_CONTEXTS: Final[LRU[str, Any]] = LRU(256)
 
 
 def _pyld_options() -> dict[str, Any]:
