@@ -30,6 +30,7 @@ from registry.identity import RegistryIdentity
 from resolver.driver import DriverRegistry
 from resolver.errors import ResolutionError
 from resolver.http import ResolverRoutes, status_for
+from resolver.limiter import Limiter
 from verifier.http import VerifierRoutes
 
 __all__ = ["create_app", "problem_response"]
@@ -178,7 +179,7 @@ def rate_limiter(
         SettingsError: ``trusted_proxies`` is malformed.
     """
 
-    def buckets(rate: float, burst: int) -> TokenBuckets | None:
+    def buckets(rate: float, burst: int) -> Limiter | None:
         if rate <= 0:
             return None
         return TokenBuckets(

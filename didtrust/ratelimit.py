@@ -4,12 +4,13 @@ What it does:
 
 - :class:`TokenBuckets` is a token bucket per client key (the classic
   algorithm: a bucket holds up to ``burst`` tokens, refills at ``rate`` tokens
-  per second, and each request takes one). It is pure and synchronous; the
-  clock is injected (monotonic seconds). The number of tracked clients is
-  bounded: when the table is full, the least recently seen client is dropped.
-  A dropped client whose bucket had refilled loses nothing; one that had not
-  starts again with a full bucket, which is the price of bounded memory under
-  a flood of distinct addresses.
+  per second, and each request takes one), the in-process implementation of
+  the async ``resolver.limiter.Limiter`` protocol. Its arithmetic (``take``)
+  is pure and synchronous; the clock is injected (monotonic seconds). The
+  number of tracked clients is bounded: when the table is full, the least
+  recently seen client is dropped. A dropped client whose bucket had refilled
+  loses nothing; one that had not starts again with a full bucket, which is
+  the price of bounded memory under a flood of distinct addresses.
 - :func:`client_address` finds who a request comes from: the TCP peer, or,
   only when the peer is one of the operator's trusted reverse proxies, the
   right-most address of ``X-Forwarded-For`` that is not itself a trusted proxy
@@ -19,7 +20,8 @@ What it does:
 - :func:`client_key` groups addresses into buckets: an IPv4 address is its own
   bucket; an IPv6 address is bucketed by its /64, which one host usually owns
   whole (RFC 4291 §2.5.1 interface identifiers; RFC 7421).
-- :class:`RateLimiter` guards the handlers of the limited routes (a wrapper
+- :class:`RateLimiter` guards the handlers of the limited routes with a
+  ``Limiter`` each (a wrapper
   bound to each route when the app is built, so no other request pays for
   it): registry writes (POST, PUT, PATCH, DELETE under ``/registry/``) take
   from one budget and ``POST /credentials/verify`` from another; a refused
@@ -28,9 +30,10 @@ What it does:
   §10.2.3, RFC 9457).
 
 What it does not do: it never limits reads (GET, HEAD, OPTIONS, nor the TRQP
-queries, which are POSTs that write nothing); it keeps no state shared between
-worker processes (each worker has its own buckets, so with N workers a client
-may get up to N times the budget); it does not parse ``Forwarded`` (RFC 7239).
+queries, which are POSTs that write nothing); ``TokenBuckets`` keeps no state
+shared between worker processes (each worker has its own buckets, so with N
+workers a client may get up to N times the budget, until a shared ``Limiter``
+replaces it); it does not parse ``Forwarded`` (RFC 7239).
 """
 
 from __future__ import annotations
@@ -44,6 +47,8 @@ from dataclasses import dataclass
 from typing import Final
 
 from aiohttp import web
+
+from resolver.limiter import Limiter
 
 __all__ = [
     "RATE_LIMITED",
@@ -121,6 +126,14 @@ class TokenBuckets:
 
     def __contains__(self, key: object) -> bool:
         return key in self._buckets
+
+    async def acquire(self, key: str) -> float:
+        """Take one token from ``key``'s bucket (the ``Limiter`` protocol).
+
+        Returns:
+            As ``take``.
+        """
+        return self.take(key)
 
     def take(self, key: str) -> float:
         """Take one token from ``key``'s bucket.
@@ -269,25 +282,26 @@ class RateLimiter:
     """A budget for registry writes, one for verification, bound to routes.
 
     Args:
-        writes: Buckets for POST/PUT/PATCH/DELETE under ``/registry/``
+        writes: The budget of POST/PUT/PATCH/DELETE under ``/registry/``
             (``None``: not limited).
-        verify: Buckets for ``POST /credentials/verify`` (``None``: not limited).
+        verify: The budget of ``POST /credentials/verify`` (``None``: not
+            limited).
         trusted_proxies: Networks whose ``X-Forwarded-For`` is believed.
     """
 
     def __init__(
         self,
         *,
-        writes: TokenBuckets | None,
-        verify: TokenBuckets | None = None,
+        writes: Limiter | None,
+        verify: Limiter | None = None,
         trusted_proxies: tuple[IPNetwork, ...] = (),
     ) -> None:
         self.writes = writes
         self.verify = verify
         self.trusted_proxies = trusted_proxies
 
-    def budget_for(self, method: str, path: str) -> tuple[TokenBuckets, str] | None:
-        """The buckets a request takes from and what they count, or ``None``."""
+    def budget_for(self, method: str, path: str) -> tuple[Limiter, str] | None:
+        """The budget a request takes from and what it counts, or ``None``."""
         if (
             self.writes is not None
             and method in _WRITE_METHODS
@@ -322,22 +336,22 @@ class RateLimiter:
             out.append(route)
         return out
 
-    def _guard(self, handler: Handler, buckets: TokenBuckets, what: str) -> Handler:
+    def _guard(self, handler: Handler, limiter: Limiter, what: str) -> Handler:
         async def guarded(request: web.Request) -> web.StreamResponse:
-            wait = buckets.take(self.key_of(request))
+            wait = await limiter.acquire(self.key_of(request))
             if wait <= 0.0:
                 return await handler(request)
-            return self._refusal(buckets, what, wait)
+            return self._refusal(limiter, what, wait)
 
         return guarded
 
     @staticmethod
-    def _refusal(buckets: TokenBuckets, what: str, wait: float) -> web.Response:
+    def _refusal(limiter: Limiter, what: str, wait: float) -> web.Response:
         """The 429 problem for a request over its client's budget."""
         retry_after = max(1, math.ceil(wait))
         detail = (
-            f"more than {buckets.rate:g} {what} per second (bursts of "
-            f"{buckets.burst:g}) from this client; retry in {retry_after} s"
+            f"more than {limiter.rate:g} {what} per second (bursts of "
+            f"{limiter.burst:g}) from this client; retry in {retry_after} s"
         )
         return web.json_response(
             {

@@ -1,6 +1,7 @@
 """Token buckets, client identity behind proxies, and bucketing (didtrust.ratelimit).
 
-Pure logic with an injected clock: no server, no sleeping.
+Pure logic with an injected clock: no server, no sleeping; and the async
+``Limiter`` protocol that the route guard awaits.
 """
 
 from __future__ import annotations
@@ -8,13 +9,16 @@ from __future__ import annotations
 import ipaddress
 
 import pytest
+from aiohttp import web
 
 from didtrust.ratelimit import (
+    RateLimiter,
     TokenBuckets,
     client_address,
     client_key,
     parse_networks,
 )
+from resolver.limiter import Limiter
 
 
 class Clock:
@@ -260,3 +264,53 @@ def test_rotating_ipv6_addresses_in_one_prefix_stay_limited():
 def test_malformed_trusted_network_is_refused():
     with pytest.raises(ValueError, match="does not appear"):
         parse_networks(["10.0.0.0/33x"])
+
+
+# -- the Limiter protocol ------------------------------------------------------
+
+
+async def test_token_buckets_are_a_limiter_whose_acquire_takes_a_token():
+    limiter, clock = buckets(rate=1.0, burst=2)
+    assert [await limiter.acquire("a") for _ in range(3)] == [0.0, 0.0, 1.0]
+    clock.now += 1.0
+    assert await limiter.acquire("a") == 0.0
+    assert limiter.refused == 1
+    assert isinstance(limiter, Limiter)
+
+
+class Ledger:
+    """A Limiter that is no token bucket: it lets ``allow`` requests per key through."""
+
+    rate = 0.5
+    burst = 1.0
+
+    def __init__(self, allow: int) -> None:
+        self.allow = allow
+        self.seen: dict[str, int] = {}
+
+    async def acquire(self, key: str) -> float:
+        self.seen[key] = self.seen.get(key, 0) + 1
+        return 0.0 if self.seen[key] <= self.allow else 2.5
+
+
+async def test_any_limiter_guards_the_limited_routes_and_only_those(aiohttp_client):
+    async def ok(request: web.Request) -> web.Response:
+        return web.Response(text="ok")
+
+    ledger = Ledger(allow=1)
+    guard = RateLimiter(writes=ledger)
+    app = web.Application()
+    app.add_routes(
+        guard.limit(
+            [web.post("/registry/v1/things", ok), web.get("/registry/v1/x", ok)]
+        )
+    )
+    client = await aiohttp_client(app)
+    assert (await client.post("/registry/v1/things")).status == 200
+    refused = await client.post("/registry/v1/things")
+    assert refused.status == 429
+    assert refused.headers["Retry-After"] == "3"
+    body = await refused.json(content_type="application/problem+json")
+    assert "more than 0.5 writes per second (bursts of 1)" in body["detail"]
+    assert [(await client.get("/registry/v1/x")).status for _ in range(3)] == [200] * 3
+    assert list(ledger.seen.values()) == [2]
