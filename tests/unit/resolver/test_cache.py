@@ -78,6 +78,21 @@ class Upstream:
         return f"{self.value}{n}", self.ttl
 
 
+async def waiting(
+    cache: Cache[str], upstream: Upstream, *, refresh: bool = False
+) -> asyncio.Future[Any]:
+    """A ``get_or_load`` of ``k``, started and run up to its first wait."""
+    task = asyncio.ensure_future(cache.get_or_load("k", upstream, refresh=refresh))
+    await asyncio.sleep(0)
+    return task
+
+
+async def settle() -> None:
+    """Let every ready task run for a few rounds."""
+    for _ in range(5):
+        await asyncio.sleep(0)
+
+
 # -- TTL, in wall-clock terms -----------------------------------------------------
 
 
@@ -197,10 +212,8 @@ async def test_refresh_does_not_join_a_load_in_flight(make, clock):
     cache = make(clock=clock)
     upstream = Upstream()
     upstream.release.clear()
-    first = asyncio.ensure_future(cache.get_or_load("k", upstream))
-    await asyncio.sleep(0)
-    second = asyncio.ensure_future(cache.get_or_load("k", upstream, refresh=True))
-    await asyncio.sleep(0)
+    first = await waiting(cache, upstream)
+    second = await waiting(cache, upstream, refresh=True)
     upstream.release.set()
     assert {(await first).value, (await second).value} == {"v1", "v2"}
     assert upstream.calls == 2
@@ -232,16 +245,12 @@ async def test_failed_load_nobody_waits_for_logs_no_unretrieved_exception(
         upstream = Upstream()
         upstream.release.clear()
         upstream.fail = LookupError("upstream down")
-        waiters = [
-            asyncio.ensure_future(cache.get_or_load("k", upstream)) for _ in range(3)
-        ]
-        await asyncio.sleep(0)
+        waiters = [await waiting(cache, upstream) for _ in range(3)]
         for waiter in waiters:
             waiter.cancel()
         await asyncio.gather(*waiters, return_exceptions=True)
         upstream.release.set()
-        for _ in range(5):
-            await asyncio.sleep(0)
+        await settle()
         # Drop every reference to the waiters (their tracebacks hold the load's
         # task): only then can the task be collected and report, if it would.
         del waiters, waiter
@@ -259,10 +268,8 @@ async def test_cancelling_one_waiter_does_not_cancel_the_others(make, clock):
     cache = make(clock=clock)
     upstream = Upstream()
     upstream.release.clear()
-    first = asyncio.ensure_future(cache.get_or_load("k", upstream))
-    await asyncio.sleep(0)
-    second = asyncio.ensure_future(cache.get_or_load("k", upstream))
-    await asyncio.sleep(0)
+    first = await waiting(cache, upstream)
+    second = await waiting(cache, upstream)
     first.cancel()
     await asyncio.sleep(0)
     upstream.release.set()
@@ -276,12 +283,10 @@ async def test_load_whose_waiters_all_left_still_fills_the_cache(make, clock):
     cache = make(clock=clock)
     upstream = Upstream()
     upstream.release.clear()
-    waiter = asyncio.ensure_future(cache.get_or_load("k", upstream))
-    await asyncio.sleep(0)
+    waiter = await waiting(cache, upstream)
     waiter.cancel()
     upstream.release.set()
-    for _ in range(5):
-        await asyncio.sleep(0)
+    await settle()
     assert await cache.get("k") == "v1"
 
 
