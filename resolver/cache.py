@@ -42,7 +42,7 @@ from collections.abc import Awaitable, Callable, Hashable, Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import partial
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, NamedTuple, Protocol, TypeVar
 
 __all__ = [
     "LRU",
@@ -240,9 +240,12 @@ class Source(StrEnum):
     """A load another caller had already started (single-flight)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Lookup(Generic[V]):
-    """A value from :meth:`Cache.get_or_load`, and where it came from."""
+class Lookup(NamedTuple, Generic[V]):
+    """A value from :meth:`Cache.get_or_load`, and where it came from.
+
+    A named tuple, not a frozen dataclass: one is made per cache hit, and a
+    tuple is the cheapest value to build on that path.
+    """
 
     value: V
     source: Source
@@ -427,10 +430,15 @@ class MemoryCache(Generic[V]):
             Exception: whatever ``load`` raised, to every caller that shared it.
         """
         if not refresh:
-            slot = self._fresh(key)
-            if slot is not None:
+            slot = self._entries.get(key)
+            if slot is not None and slot.expires > self._clock():
                 self.hits += 1
-                return Lookup(self._value(slot), Source.HIT)
+                value = (
+                    slot.value
+                    if self._codec is None
+                    else self._codec.decode(slot.value)
+                )
+                return Lookup(value, Source.HIT)
         task, joined = self._flights.start(
             key, partial(self._load, key, load), share=not refresh
         )

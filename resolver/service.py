@@ -36,7 +36,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import partial
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Final
 from urllib.parse import urljoin, urlsplit
 
 from resolver.cache import Cache, MemoryCache, Source, pack, unpack
@@ -81,6 +81,8 @@ UNSUPPORTED_SPEC_OPTIONS = frozenset({"versionId", "versionTime", "expandRelativ
 """Options the DID Resolution spec defines that this resolver does not offer."""
 
 _ACCEPT_ONLY = frozenset({"accept"})
+_NO_OPTIONS: Final = ResolutionOptions()
+"""The options of a plain request (frozen, so one serves every request)."""
 
 _DID_PARAMETERS_UNSUPPORTED = frozenset(
     {"versionId", "versionTime", "hl", "transformKeys"}
@@ -308,7 +310,9 @@ class Resolver:
             accept = raw_options.get("accept") if raw_options else None
             if accept is not None and not isinstance(accept, str):
                 raise InvalidOptionsError("option 'accept' must be a media type string")
-            options = ResolutionOptions(accept=accept)
+            options = (
+                _NO_OPTIONS if accept is None else ResolutionOptions(accept=accept)
+            )
             key: str = did
         else:
             options = self.check_options(driver, raw_options)
