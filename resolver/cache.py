@@ -430,15 +430,18 @@ class MemoryCache(Generic[V]):
             Exception: whatever ``load`` raised, to every caller that shared it.
         """
         if not refresh:
+            # _fresh() inlined: this is the path of every cache hit.
             slot = self._entries.get(key)
-            if slot is not None and slot.expires > self._clock():
-                self.hits += 1
-                value = (
-                    slot.value
-                    if self._codec is None
-                    else self._codec.decode(slot.value)
-                )
-                return Lookup(value, Source.HIT)
+            if slot is not None:
+                if slot.expires > self._clock():
+                    self.hits += 1
+                    value = (
+                        slot.value
+                        if self._codec is None
+                        else self._codec.decode(slot.value)
+                    )
+                    return Lookup(value, Source.HIT)
+                self._drop_if_past_stale(key, slot)
         task, joined = self._flights.start(
             key, partial(self._load, key, load), share=not refresh
         )
@@ -478,9 +481,17 @@ class MemoryCache(Generic[V]):
 
     def _fresh(self, key: str) -> _Slot | None:
         slot = self._entries.get(key)
-        if slot is None or slot.expires <= self._clock():
+        if slot is None:
             return None
-        return slot
+        if slot.expires > self._clock():
+            return slot
+        self._drop_if_past_stale(key, slot)
+        return None
+
+    def _drop_if_past_stale(self, key: str, slot: _Slot) -> None:
+        """Forget an expired entry that ``get_stale`` would no longer serve."""
+        if self._clock() - slot.expires > self.stale_if_error:
+            self._entries.pop(key)
 
     def _value(self, slot: _Slot) -> V:
         if self._codec is None:

@@ -145,6 +145,17 @@ async def test_expired_entry_is_served_stale_only_within_the_window(make, clock)
     assert await cache.get_stale("k") is None
 
 
+async def test_entry_past_its_stale_window_is_forgotten_when_read(make, clock):
+    cache = make(clock=clock, stale_if_error=5)
+    await cache.put("k", "v", ttl=10)
+    clock.advance(12)
+    assert await cache.get("k") is None
+    assert len(cache) == 1  # still servable stale
+    clock.advance(4)
+    assert await cache.get("k") is None
+    assert len(cache) == 0
+
+
 async def test_refresh_loads_anew_and_stores_the_answer(make, clock):
     cache = make(clock=clock)
     upstream = Upstream()
@@ -291,6 +302,19 @@ async def test_load_whose_waiters_all_left_still_fills_the_cache(make, clock):
 
 
 # -- the pieces on their own -----------------------------------------------------------
+
+
+def test_lru_read_entry_outlives_newer_ones_not_first_in_first_out():
+    # Two of the copies this class replaced evicted in insertion order (the
+    # JSON-LD context cache, the proof cache): a context read on every call
+    # was evicted as soon as 256 newer ones had been seen.
+    lru: LRU[str, int] = LRU(2)
+    lru.put("hot", 0)
+    lru.put("b", 1)
+    assert lru.get("hot") == 0
+    lru.put("c", 2)
+    assert "hot" in lru
+    assert "b" not in lru
 
 
 def test_lru_reads_refresh_recency_and_bounds_hold():
