@@ -41,13 +41,13 @@ from __future__ import annotations
 import ipaddress
 import math
 import time
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from typing import Final
 
 from aiohttp import web
 
+from resolver.cache import LRU
 from resolver.limiter import Limiter
 
 __all__ = [
@@ -115,7 +115,7 @@ class TokenBuckets:
         self.burst = float(burst)
         self.max_clients = max_clients
         self._clock = clock
-        self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
+        self._buckets: LRU[str, _Bucket] = LRU(max_clients)
         self.refused = 0
         """Requests refused so far."""
         self.evicted = 0
@@ -146,9 +146,9 @@ class TokenBuckets:
         bucket = self._buckets.get(key)
         if bucket is None:
             self._make_room(now)
-            bucket = self._buckets[key] = _Bucket(self.burst, now)
+            bucket = _Bucket(self.burst, now)
+            self._buckets.put(key, bucket)
         else:
-            self._buckets.move_to_end(key)
             self._refill(bucket, now)
         if bucket.tokens >= 1.0:
             bucket.tokens -= 1.0
@@ -165,17 +165,21 @@ class TokenBuckets:
         return bucket.tokens + max(0.0, now - bucket.stamp) * self.rate >= self.burst
 
     def _make_room(self, now: float) -> None:
-        """Drop idle buckets, then the least recently used one if still full."""
+        """Drop idle buckets, then the least recently used one if still full.
+
+        Room is made here, before the insert, rather than by the table's own
+        bound, so that a drop that lost state is counted.
+        """
         for _ in range(_PRUNE_PER_INSERT):
-            if not self._buckets:
+            oldest = self._buckets.oldest()
+            if oldest is None or not self._full_at(oldest[1], now):
                 break
-            oldest = next(iter(self._buckets.values()))
-            if not self._full_at(oldest, now):
-                break
-            self._buckets.popitem(last=False)  # refilled: forgetting it loses nothing
-        while len(self._buckets) >= self.max_clients:
-            _key, oldest = self._buckets.popitem(last=False)
-            if not self._full_at(oldest, now):
+            self._buckets.pop(oldest[0])  # refilled: forgetting it loses nothing
+        while len(self._buckets) >= self.max_clients and (
+            oldest := self._buckets.oldest()
+        ):
+            self._buckets.pop(oldest[0])
+            if not self._full_at(oldest[1], now):
                 self.evicted += 1
 
 

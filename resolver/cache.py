@@ -131,6 +131,12 @@ class LRU(Generic[K, V]):
             _, (_, dropped) = self._entries.popitem(last=False)
             self._weight -= dropped
 
+    def oldest(self) -> tuple[K, V] | None:
+        """The least recently used entry (left in place), or ``None`` if empty."""
+        for key, (value, _) in self._entries.items():
+            return key, value
+        return None
+
     def __setitem__(self, key: K, value: V) -> None:
         """``put(key, value)``: the dict-style store pyld's context resolver uses."""
         self.put(key, value)

@@ -324,6 +324,7 @@ def test_lru_reads_refresh_recency_and_bounds_hold():
     assert lru.get("a") == 0
     lru["d"] = 3  # the dict-style store pyld uses
     assert list(lru) == ["c", "a", "d"]
+    assert lru.oldest() == ("c", 2)
     assert "b" not in lru
     assert lru.pop("c") == 2
     assert lru.pop("c") is None
@@ -339,7 +340,7 @@ def test_lru_weight_is_tracked_through_replacement_and_eviction():
     lru.put("c", "c", weight=1)  # 6 > 5: a goes
     assert (list(lru), lru.weight) == (["b", "c"], 4)
     lru.clear()
-    assert (len(lru), lru.weight) == (0, 0)
+    assert (len(lru), lru.weight, lru.oldest()) == (0, 0, None)
 
 
 @pytest.mark.parametrize(
