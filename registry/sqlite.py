@@ -1,4 +1,8 @@
-"""The registry store on one SQLite file, through aiosqlite: a ``registry.store.Store``.
+"""The registry store on one SQLite file, through aiosqlite (a store ``Backend``).
+
+:class:`SqliteBackend` implements the store's primitives (rows in, rows out,
+a lock, a copy); :class:`SqliteStore` is ``registry.store.LogStore`` over it,
+which adds every guarantee, root and proof (they are not written here).
 
 Usage::
 
@@ -43,7 +47,8 @@ Proof nodes are fetched in one statement, ``WHERE (level = ? AND idx = ?) OR
 form ``(level, idx) IN (VALUES ...)`` scans the whole table instead (SQLite
 3.40), and a join on a ``VALUES`` CTE takes half again as long.
 
-It does not sign or parse checkpoints or leaves, and does not retry.
+It does not sign or parse checkpoints or leaves, does not compute hashes or
+proofs (``registry.store`` does, over these rows), and does not retry.
 """
 
 from __future__ import annotations
@@ -52,46 +57,21 @@ import asyncio
 import os
 import sqlite3
 import threading
-from collections.abc import (
-    AsyncIterator,
-    Callable,
-    Collection,
-    Iterable,
-    Iterator,
-    Sequence,
-)
-from contextlib import asynccontextmanager, contextmanager, suppress
+from collections.abc import Collection, Iterator, Sequence
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 import aiosqlite
 
-from registry.errors import ConsistencyProofError, InclusionProofError, ProofError
-from registry.merkle import (
-    Node,
-    NodeHashes,
-    appended_nodes,
-    consistency_proof,
-    consistency_proof_nodes,
-    inclusion_proof,
-    inclusion_proof_nodes,
-    leaf_hash,
-    root_hash,
-    root_nodes,
-)
+from registry.merkle import Node
 from registry.store import (
-    MAX_READ_ENTRIES,
-    AppendedLeaf,
-    CheckpointMismatchError,
-    DuplicateJtiError,
-    EntryNotFoundError,
+    LogStore,
     SchemaVersionError,
     StorageBusyError,
     StorageError,
     StoredCheckpoint,
-    WriteTransaction,
 )
 
 __all__ = [
@@ -99,6 +79,7 @@ __all__ = [
     "MIGRATIONS",
     "SCHEMA_VERSION",
     "Migration",
+    "SqliteBackend",
     "SqliteStore",
     "migrate",
 ]
@@ -309,15 +290,6 @@ async def _rollback(conn: aiosqlite.Connection) -> None:
         await conn.execute("ROLLBACK")
 
 
-def _check_range(start: int, end: int) -> int:
-    """Return ``end`` capped to :data:`MAX_READ_ENTRIES` leaves from ``start``."""
-    if start < 0:
-        raise ValueError(f"start {start} is negative")
-    if end < start:
-        raise ValueError(f"end {end} is smaller than start {start}")
-    return min(end, start + MAX_READ_ENTRIES)
-
-
 async def _fetch_nodes(
     conn: aiosqlite.Connection, nodes: Collection[Node]
 ) -> dict[Node, bytes]:
@@ -334,404 +306,152 @@ async def _fetch_nodes(
     return found
 
 
-def _missing(nodes: Iterable[Node], found: dict[Node, bytes]) -> list[Node]:
-    return [n for n in nodes if n not in found]
+# --- the rows, over one connection --------------------------------------------
 
 
-# --- reads shared by the store and a transaction ------------------------------
+class _SqliteRows:
+    """The :class:`registry.store.LogRows` primitives over one connection."""
 
+    def __init__(self, conn: aiosqlite.Connection) -> None:
+        self._conn = conn
 
-class _LogReads:
-    """The :class:`registry.store.LogReader` methods, over one connection."""
+    async def leaf_count(self) -> int:
+        """Return one past the highest leaf index."""
+        with _errors("reading the log size"):
+            row = await _one(self._conn, "SELECT coalesce(max(idx) + 1, 0) FROM leaf")
+        return int(row[0])
 
-    def _connection(self) -> aiosqlite.Connection:
-        """Return the connection to read through, or raise if unusable.
-
-        Raises:
-            StorageError: The store or transaction is closed.
-        """
-        raise NotImplementedError
-
-    @contextmanager
-    def _guard(self, what: str) -> Iterator[None]:
-        with _errors(what):
-            yield
-
-    async def size(self) -> int:
-        """Return the number of leaves in the log.
-
-        Raises:
-            StorageError: The store failed.
-        """
-        with self._guard("reading the log size"):
+    async def leaf_hash_count(self) -> int:
+        """Return one past the highest leaf hash index."""
+        with _errors("reading the log size"):
             row = await _one(
-                self._connection(), "SELECT coalesce(max(idx) + 1, 0) FROM leaf"
+                self._conn,
+                "SELECT coalesce(max(idx) + 1, 0) FROM merkle_node WHERE level = 0",
             )
         return int(row[0])
 
-    async def entries(self, start: int, end: int) -> list[bytes]:
-        """Return the data of leaves ``start`` up to ``end`` (see ``LogReader``).
+    async def node_count(self) -> int:
+        """Return the number of ``merkle_node`` rows."""
+        with _errors("counting merkle nodes"):
+            row = await _one(self._conn, "SELECT count(*) FROM merkle_node")
+        return int(row[0])
 
-        Raises:
-            ValueError: ``start`` is negative or ``end`` is smaller than ``start``.
-            StorageError: The store failed.
-        """
-        end = _check_range(start, end)
-        with self._guard(f"reading entries {start}..{end}"):
-            rows = await self._connection().execute_fetchall(
+    async def read_leaves(self, start: int, end: int) -> list[bytes]:
+        """Return the data of leaves ``start <= idx < end``."""
+        with _errors(f"reading entries {start}..{end}"):
+            rows = await self._conn.execute_fetchall(
                 "SELECT data FROM leaf WHERE idx >= ? AND idx < ? ORDER BY idx",
                 (start, end),
             )
         return [bytes(row[0]) for row in rows]
 
-    async def leaf_hashes(self, start: int, end: int) -> list[bytes]:
-        """Return the leaf hashes of leaves ``start`` up to ``end``.
-
-        Raises:
-            ValueError: ``start`` is negative or ``end`` is smaller than ``start``.
-            StorageError: The store failed.
-        """
-        end = _check_range(start, end)
-        with self._guard(f"reading leaf hashes {start}..{end}"):
-            rows = await self._connection().execute_fetchall(
+    async def read_leaf_hashes(self, start: int, end: int) -> list[bytes]:
+        """Return the level-0 nodes ``start <= idx < end``."""
+        with _errors(f"reading leaf hashes {start}..{end}"):
+            rows = await self._conn.execute_fetchall(
                 "SELECT hash FROM merkle_node "
                 "WHERE level = 0 AND idx >= ? AND idx < ? ORDER BY idx",
                 (start, end),
             )
         return [bytes(row[0]) for row in rows]
 
-    async def latest_checkpoint(self) -> StoredCheckpoint | None:
-        """Return the checkpoint of the largest tree size, or ``None``.
+    async def read_nodes(self, nodes: Collection[Node]) -> dict[Node, bytes]:
+        """Return the stored hashes of ``nodes``, in one statement per 400."""
+        with _errors(f"reading {len(nodes)} merkle nodes"):
+            return await _fetch_nodes(self._conn, nodes)
 
-        Raises:
-            StorageError: The store failed.
-        """
-        with self._guard("reading the latest checkpoint"):
-            rows = list(
-                await self._connection().execute_fetchall(
-                    "SELECT size, root, note FROM checkpoint ORDER BY size DESC LIMIT 1"
-                )
-            )
+    async def read_checkpoint(self, size: int | None) -> StoredCheckpoint | None:
+        """Return the checkpoint at ``size``, or the latest for ``None``."""
+        if size is None:
+            what = "the latest checkpoint"
+            sql = "SELECT size, root, note FROM checkpoint ORDER BY size DESC LIMIT 1"
+            params: tuple[int, ...] = ()
+        else:
+            what = f"the checkpoint at size {size}"
+            sql = "SELECT size, root, note FROM checkpoint WHERE size = ?"
+            params = (size,)
+        with _errors(f"reading {what}"):
+            rows = list(await self._conn.execute_fetchall(sql, params))
         return StoredCheckpoint(*rows[0]) if rows else None
 
-    async def jti_index(self, jti: str) -> int | None:
-        """Return the index of the leaf recorded with ``jti``, or ``None``.
-
-        Raises:
-            StorageError: The store failed.
-        """
-        return (await self.jti_indices([jti])).get(jti)
-
-    async def jti_indices(self, jtis: Collection[str]) -> dict[str, int]:
-        """Return the leaf index of each of ``jtis`` that is recorded.
-
-        Raises:
-            StorageError: The store failed.
-        """
-        wanted = list(dict.fromkeys(jtis))
+    async def read_jtis(self, jtis: Collection[str]) -> dict[str, int]:
+        """Return the index of each recorded jti, 500 per statement."""
+        wanted = list(jtis)
         found: dict[str, int] = {}
-        with self._guard(f"looking up {len(wanted)} jtis"):
-            conn = self._connection()
+        with _errors(f"looking up {len(wanted)} jtis"):
             for at in range(0, len(wanted), _KEYS_PER_QUERY):
                 chunk = wanted[at : at + _KEYS_PER_QUERY]
                 marks = ", ".join(["?"] * len(chunk))
                 sql = f"SELECT jti, idx FROM jti WHERE jti IN ({marks})"  # noqa: S608 -- placeholders only
-                for jti, idx in await conn.execute_fetchall(sql, chunk):
+                for jti, idx in await self._conn.execute_fetchall(sql, chunk):
                     found[jti] = idx
         return found
 
-    async def get_meta(self, key: str) -> str | None:
-        """Return the metadata value stored under ``key``, or ``None``.
-
-        Raises:
-            StorageError: The store failed.
-        """
-        with self._guard(f"reading meta {key!r}"):
+    async def read_meta(self, key: str) -> str | None:
+        """Return the value under ``key``."""
+        with _errors(f"reading meta {key!r}"):
             rows = list(
-                await self._connection().execute_fetchall(
+                await self._conn.execute_fetchall(
                     "SELECT value FROM meta WHERE key = ?", (key,)
                 )
             )
         return str(rows[0][0]) if rows else None
 
 
-# --- the write transaction ----------------------------------------------------
+class _SqliteTransaction(_SqliteRows):
+    """A :class:`registry.store.BackendTransaction` inside ``BEGIN IMMEDIATE``."""
 
-
-class _SqliteTransaction(_LogReads):
-    """A :class:`registry.store.WriteTransaction` inside ``BEGIN IMMEDIATE``.
-
-    It knows the tree size (nobody else can append while it holds the lock)
-    and, once needed, the hashes of the perfect subtrees that make the root
-    (the "frontier"): appending needs only those, so a batch costs one SELECT
-    of O(log n) rows plus two ``executemany``.
-    """
-
-    def __init__(
-        self, conn: aiosqlite.Connection, size: int, closed: Callable[[], bool]
+    async def write_leaves(
+        self, leaves: Sequence[tuple[int, bytes]], nodes: Sequence[tuple[Node, bytes]]
     ) -> None:
-        self._conn = conn
-        self._store_closed = closed
-        self._start_size = size
-        self._size = size
-        self._frontier_hashes: dict[Node, bytes] | None = None
-        self._checkpoint_size: int | None = None
-        self._failed = False
-        self._ended = False
-
-    @classmethod
-    async def begin(
-        cls, conn: aiosqlite.Connection, closed: Callable[[], bool]
-    ) -> _SqliteTransaction:
-        """Take the write lock and read the log size.
-
-        ``closed`` tells whether the store has been closed since.
-
-        Raises:
-            StorageBusyError: The lock stayed busy past the busy timeout.
-            StorageError: The store failed or its leaves and leaf hashes differ.
-        """
-        with _errors("starting a write transaction"):
-            await _begin(conn)
-        try:
-            with _errors("reading the log size"):
-                row = await _one(
-                    conn,
-                    "SELECT (SELECT coalesce(max(idx) + 1, 0) FROM leaf), "
-                    "(SELECT coalesce(max(idx) + 1, 0) FROM merkle_node "
-                    "WHERE level = 0)",
-                )
-            leaves, hashes = int(row[0]), int(row[1])
-            if leaves != hashes:
-                raise StorageError(
-                    f"store is inconsistent: {leaves} leaves, {hashes} leaf hashes"
-                )
-        except BaseException:
-            await _rollback(conn)
-            raise
-        return cls(conn, leaves, closed)
-
-    # -- state --
-
-    def _connection(self) -> aiosqlite.Connection:
-        if self._ended:
-            raise StorageError("write transaction is closed")
-        if self._store_closed():
-            raise StorageError("store was closed during the write transaction")
-        if self._failed:
-            raise StorageError("write transaction failed earlier and will roll back")
-        return self._conn
-
-    @contextmanager
-    def _guard(self, what: str) -> Iterator[None]:
-        # Any failure dooms the transaction: SQLite may have rolled it back
-        # already (after an I/O error), and a half-done write must not commit.
-        self._connection()
-        try:
-            with _errors(what):
-                yield
-        except BaseException:
-            self._failed = True
-            raise
-
-    def _fail(self, error: StorageError) -> StorageError:
-        self._failed = True
-        return error
-
-    def end(self) -> None:
-        """Mark the transaction closed: every later call raises."""
-        self._ended = True
-
-    async def commit(self) -> None:
-        """Commit, or roll back if the transaction may not commit.
-
-        Raises:
-            StorageError: The transaction failed earlier, appended leaves
-                without a checkpoint at its final size, or COMMIT failed.
-        """
-        try:
-            if self._failed:
-                raise StorageError("write transaction rolled back after an error")
-            if self._store_closed():
-                raise StorageError("store was closed during the write transaction")
-            if self._size != self._start_size and self._checkpoint_size != self._size:
-                raise StorageError(
-                    f"leaves {self._start_size}..{self._size - 1} were appended "
-                    f"without a checkpoint at size {self._size}; rolled back"
-                )
-            with _errors("committing"):
-                await self._conn.execute("COMMIT")
-        except BaseException:
-            await _rollback(self._conn)
-            raise
-
-    async def _frontier(self) -> dict[Node, bytes]:
-        """Return the stored hashes of :func:`root_nodes` at the current size."""
-        if self._frontier_hashes is None:
-            wanted = root_nodes(self._size)
-            with self._guard("reading merkle nodes"):
-                found = await _fetch_nodes(self._conn, wanted)
-            missing = _missing(wanted, found)
-            if missing:
-                raise self._fail(
-                    StorageError(
-                        f"merkle nodes {missing} of tree size {self._size} are missing"
-                    )
-                )
-            self._frontier_hashes = found
-        return self._frontier_hashes
-
-    # -- reads --
-
-    async def size(self) -> int:
-        """Return the tree size, this transaction's appends included.
-
-        Raises:
-            StorageError: The transaction is closed or failed.
-        """
-        self._connection()
-        return self._size
-
-    async def root(self) -> bytes:
-        """Return the root hash of the tree as it stands in the transaction.
-
-        Raises:
-            StorageError: The transaction is closed or failed, or nodes are missing.
-        """
-        self._connection()
-        return root_hash(self._size, NodeHashes(await self._frontier()))
-
-    # -- writes --
-
-    async def append(self, leaves: Sequence[bytes]) -> list[AppendedLeaf]:
-        """Append ``leaves`` and their Merkle nodes (see ``WriteTransaction``).
-
-        Raises:
-            StorageError: The store failed, or the transaction is closed or failed.
-        """
-        self._connection()
-        if not leaves:
-            return []
-        hashes = dict(await self._frontier())
-        source = NodeHashes(hashes)  # sees the nodes added below as they come
-        first = index = self._size
-        leaf_rows: list[tuple[int, bytes]] = []
-        node_rows: list[tuple[int, int, bytes]] = []
-        added: list[AppendedLeaf] = []
-        for data in leaves:
-            value = bytes(data)
-            lh = leaf_hash(value)
-            for node, h in appended_nodes(index, lh, source):
-                hashes[node] = h
-                node_rows.append((node.level, node.idx, h))
-            leaf_rows.append((index, value))
-            added.append(AppendedLeaf(index, lh))
-            index += 1
-        with self._guard(f"appending leaves {first}..{index - 1}"):
+        """Insert the leaf and node rows with two ``executemany``."""
+        what = f"appending leaves {leaves[0][0]}..{leaves[-1][0]}" if leaves else "-"
+        with _errors(what):
             await self._conn.executemany(
-                "INSERT INTO leaf (idx, data) VALUES (?, ?)", leaf_rows
+                "INSERT INTO leaf (idx, data) VALUES (?, ?)", leaves
             )
             await self._conn.executemany(
                 "INSERT INTO merkle_node (level, idx, hash) VALUES (?, ?, ?)",
-                node_rows,
+                [(node.level, node.idx, h) for node, h in nodes],
             )
-        self._size = index
-        self._frontier_hashes = {n: hashes[n] for n in root_nodes(index)}
-        return added
 
-    async def put_checkpoint(self, size: int, root_hash: bytes, note: bytes) -> None:
-        """Store the checkpoint ``note`` of the current tree (see ``WriteTransaction``).
-
-        Raises:
-            CheckpointMismatchError: ``size`` or ``root_hash`` is not the tree's.
-            StorageError: The store failed, or the transaction is closed or failed.
-        """
-        self._connection()
-        if size != self._size:
-            raise self._fail(
-                CheckpointMismatchError(
-                    f"checkpoint size {size} is not the tree size {self._size}"
-                )
-            )
-        root = await self.root()
-        if root_hash != root:
-            raise self._fail(
-                CheckpointMismatchError(
-                    f"checkpoint root {bytes(root_hash).hex()[:16]}... is not the "
-                    f"root of tree size {size}"
-                )
-            )
-        with self._guard(f"storing the checkpoint at size {size}"):
+    async def write_checkpoint(self, checkpoint: StoredCheckpoint) -> None:
+        """Insert the checkpoint or replace its note (never its root)."""
+        size = checkpoint.size
+        with _errors(f"storing the checkpoint at size {size}"):
             cursor = await self._conn.execute(
                 "INSERT INTO checkpoint (size, root, note) VALUES (?, ?, ?) "
                 "ON CONFLICT (size) DO UPDATE SET note = excluded.note "
                 "WHERE checkpoint.root = excluded.root",
-                (size, root, bytes(note)),
+                (size, checkpoint.root_hash, checkpoint.note),
             )
-            if cursor.rowcount != 1:
-                raise StorageError(
-                    f"the stored checkpoint at size {size} has another root"
-                )
-        self._checkpoint_size = size
+        if cursor.rowcount != 1:
+            raise StorageError(f"the stored checkpoint at size {size} has another root")
 
-    async def add_jti(self, jti: str, index: int) -> None:
-        """Record that leaf ``index`` carries the statement ``jti``.
-
-        Raises:
-            ValueError: ``jti`` is empty or ``index`` is not a leaf of the tree.
-            DuplicateJtiError: ``jti`` is already recorded.
-            StorageError: The store failed, or the transaction is closed or failed.
-        """
-        await self.add_jtis([(jti, index)])
-
-    async def add_jtis(self, items: Iterable[tuple[str, int]]) -> None:
-        """Record several ``(jti, index)`` pairs with one ``executemany``.
-
-        Raises:
-            ValueError: A ``jti`` is empty or an index is not a leaf of the tree.
-            DuplicateJtiError: A ``jti`` is already recorded, or given twice.
-            StorageError: The store failed, or the transaction is closed or failed.
-        """
-        self._connection()
-        rows = list(items)
-        for jti, index in rows:
-            if not jti:
-                raise ValueError("jti is empty")
-            if not 0 <= index < self._size:
-                raise ValueError(
-                    f"leaf index {index} is not in the tree of size {self._size}"
-                )
-        if not rows:
-            return
-        seen: set[str] = set()
-        for jti, _ in rows:
-            if jti in seen:
-                raise self._fail(DuplicateJtiError(jti, None))
-            seen.add(jti)
-        existing = await self.jti_indices(seen)
-        for jti, _ in rows:
-            if jti in existing:
-                raise self._fail(DuplicateJtiError(jti, existing[jti]))
-        with self._guard(f"recording {len(rows)} jtis"):
+    async def write_jtis(self, rows: Sequence[tuple[str, int]]) -> None:
+        """Insert the jti rows with one ``executemany``."""
+        with _errors(f"recording {len(rows)} jtis"):
             await self._conn.executemany(
                 "INSERT INTO jti (jti, idx) VALUES (?, ?)", rows
             )
 
-    async def set_meta(self, key: str, value: str) -> None:
-        """Store ``value`` under ``key``, replacing any earlier value.
-
-        Raises:
-            ValueError: ``key`` is empty.
-            StorageError: The store failed, or the transaction is closed or failed.
-        """
-        if not key:
-            raise ValueError("meta key is empty")
-        with self._guard(f"writing meta {key!r}"):
+    async def write_meta(self, key: str, value: str) -> None:
+        """Upsert one meta row."""
+        with _errors(f"writing meta {key!r}"):
             await self._conn.execute(
                 "INSERT INTO meta (key, value) VALUES (?, ?) "
                 "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
                 (key, value),
             )
+
+    async def commit(self) -> None:
+        """``COMMIT`` (synced: ``synchronous=FULL``)."""
+        with _errors("committing"):
+            await self._conn.execute("COMMIT")
+
+    async def rollback(self) -> None:
+        """``ROLLBACK``, whatever state the connection is in."""
+        await _rollback(self._conn)
 
 
 # --- the store ----------------------------------------------------------------
@@ -793,7 +513,96 @@ def _create_private(path: Path) -> None:
     os.close(fd)
 
 
-class SqliteStore(_LogReads):
+def _copy(source: Path, target: Path) -> str:
+    """Copy ``source`` into ``target`` with SQLite's online backup API, and check it.
+
+    One consistent snapshot, taken while writers may append (they are not
+    blocked for long); the copy is one self-contained file (no ``-wal``).
+
+    Returns:
+        The URI that opens the copy read-only.
+    """
+    src = sqlite3.connect(f"{source.resolve().as_uri()}?mode=rw", uri=True)
+    try:
+        dst = sqlite3.connect(target)
+        try:
+            src.backup(dst, pages=1024)
+            (result,) = dst.execute("PRAGMA integrity_check").fetchone()
+            if result != "ok":
+                raise StorageError(f"the copy fails sqlite's integrity check: {result}")
+            dst.execute("PRAGMA journal_mode=DELETE")
+        finally:
+            dst.close()
+    finally:
+        src.close()
+    return f"{target.resolve().as_uri()}?mode=ro"
+
+
+class SqliteBackend(_SqliteRows):
+    """The :class:`registry.store.Backend` primitives on one SQLite file.
+
+    Reads go through a ``query_only`` connection in autocommit mode; writes
+    through a second one, in ``BEGIN IMMEDIATE`` transactions. A backend made
+    by :meth:`copy_to` has no writer (it is read-only).
+    """
+
+    persistent = True
+
+    def __init__(
+        self,
+        path: Path,
+        reader: aiosqlite.Connection,
+        writer: aiosqlite.Connection | None,
+    ) -> None:
+        super().__init__(reader)
+        self.path = path
+        self.name = str(path)
+        self._reader = reader
+        self._writer = writer
+
+    async def begin(self) -> _SqliteTransaction:
+        """``BEGIN IMMEDIATE`` on the writer connection.
+
+        Raises:
+            StorageBusyError: The lock stayed busy past the busy timeout.
+            StorageError: SQLite failed, or the backend is a read-only copy.
+        """
+        if self._writer is None:
+            raise StorageError(f"{self.path} is opened read-only")
+        with _errors("starting a write transaction"):
+            await _begin(self._writer)
+        return _SqliteTransaction(self._writer)
+
+    async def copy_to(self, target: Path) -> SqliteBackend:
+        """Copy the file into ``target`` (see :func:`_copy`); open the copy read-only.
+
+        Raises:
+            StorageError: The copy failed or fails ``integrity_check``.
+        """
+        with _errors(f"copying {self.path}"):
+            uri = await asyncio.to_thread(_copy, self.path, target)
+            reader = await aiosqlite.connect(uri, uri=True, isolation_level=None)
+        return SqliteBackend(target, reader, None)
+
+    async def close(self) -> None:
+        """Close both connections (both are tried).
+
+        Raises:
+            StorageError: A connection failed to close.
+        """
+        failure: sqlite3.Error | None = None
+        for conn in (self._reader, self._writer):
+            if conn is None:
+                continue
+            try:
+                await conn.close()
+            except sqlite3.Error as e:
+                failure = failure or e
+        if failure is not None:
+            raise _storage_error(f"closing {self.path}", failure) from failure
+
+
+class SqliteStore(LogStore):
     """The registry store on one SQLite file; see the module docstring.
 
     Open with :meth:`open` and close with :meth:`close`, or use the opened
@@ -802,15 +611,9 @@ class SqliteStore(_LogReads):
     or others) may share one file.
     """
 
-    def __init__(
-        self, path: Path, reader: aiosqlite.Connection, writer: aiosqlite.Connection
-    ) -> None:
-        self._path = path
-        self._reader = reader
-        self._writer = writer
-        self._write_lock = asyncio.Lock()
-        self._write_task: asyncio.Task[Any] | None = None
-        self._closed = False
+    def __init__(self, backend: SqliteBackend) -> None:
+        super().__init__(backend)
+        self._sqlite = backend
 
     @classmethod
     async def open(
@@ -860,196 +663,14 @@ class SqliteStore(_LogReads):
                 with suppress(sqlite3.Error, ValueError):
                     await conn.close()
             raise
-        return cls(db, reader, writer)
+        return cls(SqliteBackend(db, reader, writer))
+
+    @property
+    def backend(self) -> SqliteBackend:
+        """The SQLite backend (its connections)."""
+        return self._sqlite
 
     @property
     def path(self) -> Path:
         """The database file."""
-        return self._path
-
-    def __repr__(self) -> str:
-        return f"SqliteStore({str(self._path)!r})"
-
-    async def __aenter__(self) -> Self:
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.close()
-
-    def _is_closed(self) -> bool:
-        return self._closed
-
-    async def close(self) -> None:
-        """Close both connections; idempotent.
-
-        A write transaction in progress in another task ends (commits or rolls
-        back) first; one open in the calling task is rolled back.
-
-        Raises:
-            StorageError: A connection failed to close (both are tried).
-        """
-        if self._closed:
-            return
-        if self._write_task is None or self._write_task is not asyncio.current_task():
-            async with self._write_lock:
-                self._closed = True
-        self._closed = True
-        failure: sqlite3.Error | None = None
-        for conn in (self._reader, self._writer):
-            try:
-                await conn.close()
-            except sqlite3.Error as e:
-                failure = failure or e
-        if failure is not None:
-            raise _storage_error(f"closing {self._path}", failure) from failure
-
-    def _connection(self) -> aiosqlite.Connection:
-        if self._closed:
-            raise StorageError(f"store {self._path} is closed")
-        return self._reader
-
-    # -- reads --
-
-    async def entry(self, index: int) -> bytes:
-        """Return the data of leaf ``index``.
-
-        Raises:
-            EntryNotFoundError: ``index`` is negative or not below the log size.
-            StorageError: The store failed.
-        """
-        rows: list[sqlite3.Row] = []
-        if index >= 0:
-            with self._guard(f"reading entry {index}"):
-                rows = list(
-                    await self._connection().execute_fetchall(
-                        "SELECT data FROM leaf WHERE idx = ?", (index,)
-                    )
-                )
-        if not rows:
-            raise EntryNotFoundError(
-                f"no entry {index} in a log of size {await self.size()}"
-            )
-        return bytes(rows[0][0])
-
-    async def checkpoint_at(self, size: int) -> StoredCheckpoint | None:
-        """Return the checkpoint stored for tree size ``size``, or ``None``.
-
-        Raises:
-            StorageError: The store failed.
-        """
-        with self._guard(f"reading the checkpoint at size {size}"):
-            rows = list(
-                await self._connection().execute_fetchall(
-                    "SELECT size, root, note FROM checkpoint WHERE size = ?", (size,)
-                )
-            )
-        return StoredCheckpoint(*rows[0]) if rows else None
-
-    async def _nodes_for(
-        self, tree_size: int, nodes: Collection[Node], error: type[ProofError]
-    ) -> NodeHashes:
-        """Fetch ``nodes`` of the tree of ``tree_size`` in one query.
-
-        The tree's last leaf is fetched too: a proof for the last leaf never
-        reads it, and its presence is what shows the log is that large.
-        """
-        wanted = set(nodes)
-        if tree_size > 0:
-            wanted.add(Node(0, tree_size - 1))
-        with self._guard(f"reading merkle nodes of tree size {tree_size}"):
-            found = await _fetch_nodes(self._connection(), wanted)
-        missing = _missing(sorted(wanted), found)
-        if missing:
-            size = await self.size()
-            if tree_size > size:
-                raise error(f"tree size {tree_size} exceeds log size {size}")
-            raise StorageError(
-                f"merkle nodes {missing} of tree size {tree_size} are missing"
-            )
-        return NodeHashes(found)
-
-    async def root(self, tree_size: int) -> bytes:
-        """Return the RFC 9162 root hash of the first ``tree_size`` leaves.
-
-        Raises:
-            ProofError: ``tree_size`` is negative or exceeds the log size.
-            StorageError: The store failed or its nodes are inconsistent.
-        """
-        nodes = root_nodes(tree_size)
-        return root_hash(tree_size, await self._nodes_for(tree_size, nodes, ProofError))
-
-    async def inclusion_proof(self, index: int, tree_size: int) -> list[bytes]:
-        """Return the inclusion proof of leaf ``index`` in tree ``tree_size``.
-
-        Raises:
-            InclusionProofError: ``index`` is not a leaf of that tree, or
-                ``tree_size`` exceeds the log size.
-            StorageError: The store failed or its nodes are inconsistent.
-        """
-        return (await self.inclusion_proofs([index], tree_size))[0]
-
-    async def inclusion_proofs(
-        self, indices: Sequence[int], tree_size: int
-    ) -> list[list[bytes]]:
-        """Return the inclusion proofs of ``indices`` in one tree, from one query.
-
-        Raises:
-            InclusionProofError: An index is not a leaf of that tree, or
-                ``tree_size`` exceeds the log size.
-            StorageError: The store failed or its nodes are inconsistent.
-        """
-        if not indices:
-            return []
-        nodes = {n for i in indices for n in inclusion_proof_nodes(i, tree_size)}
-        source = await self._nodes_for(tree_size, nodes, InclusionProofError)
-        return [inclusion_proof(i, tree_size, source) for i in indices]
-
-    async def consistency_proof(self, first: int, second: int) -> list[bytes]:
-        """Return the consistency proof from tree size ``first`` to ``second``.
-
-        Raises:
-            ConsistencyProofError: ``first`` is negative or larger than
-                ``second``, or ``second`` exceeds the log size.
-            StorageError: The store failed or its nodes are inconsistent.
-        """
-        nodes = consistency_proof_nodes(first, second)
-        source = await self._nodes_for(second, nodes, ConsistencyProofError)
-        return consistency_proof(first, second, source)
-
-    # -- writes --
-
-    @asynccontextmanager
-    async def write(self) -> AsyncIterator[WriteTransaction]:
-        """Open a write transaction (see ``registry.store.Store.write``).
-
-        Raises:
-            StorageBusyError: The lock stayed busy past the busy timeout.
-            StorageError: The store failed or is closed, the transaction failed
-                earlier or appended leaves without a final checkpoint, or
-                ``write()`` is nested in one task (it would wait for itself).
-        """
-        self._connection()
-        task = asyncio.current_task()
-        if task is not None and task is self._write_task:
-            raise StorageError("write() is already open in this task")
-        async with self._write_lock:
-            if self._closed:
-                raise StorageError(f"store {self._path} is closed")
-            self._write_task = task
-            try:
-                tx = await _SqliteTransaction.begin(self._writer, self._is_closed)
-                try:
-                    yield tx
-                except BaseException:
-                    tx.end()
-                    await _rollback(self._writer)
-                    raise
-                tx.end()
-                await tx.commit()
-            finally:
-                self._write_task = None
+        return self._sqlite.path

@@ -1,31 +1,24 @@
-"""The SQLite registry store (registry.sqlite) on real files.
+"""What is SQLite's own in the registry store (registry.sqlite), on real files.
 
-Checked against ``registry.merkle.MemoryTree`` (the model it mirrors), and for
-what a store must refuse: checkpoints that disagree with the leaves, replayed
-jtis, half-done transactions, files from the future or of another program.
+The guarantees every backend shares (proofs, checkpoints, jtis, transactions,
+ranges) are in the contract suite, ``tests/contract/test_store.py``, which runs
+over this backend too. Here: the file, its schema and migrations, durable
+connections, triggers against rewriting history, several processes on one
+file, and SQLite errors at the boundary.
 """
 
 from __future__ import annotations
 
 import asyncio
-import random
 import sqlite3
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import closing
 from pathlib import Path
-from typing import Any
 
 import aiosqlite
 import pytest
 
-from registry.errors import ConsistencyProofError, InclusionProofError, ProofError
-from registry.merkle import (
-    EMPTY_ROOT,
-    MemoryTree,
-    leaf_hash,
-    verify_consistency,
-    verify_inclusion,
-)
+from registry.merkle import EMPTY_ROOT, MemoryTree
 from registry.sqlite import (
     APPLICATION_ID,
     SCHEMA_VERSION,
@@ -34,19 +27,13 @@ from registry.sqlite import (
     migrate,
 )
 from registry.store import (
-    MAX_READ_ENTRIES,
-    AppendedLeaf,
-    CheckpointMismatchError,
-    DuplicateJtiError,
-    EntryNotFoundError,
     SchemaVersionError,
     StorageBusyError,
     StorageError,
     Store,
-    StoredCheckpoint,
-    WriteTransaction,
 )
-from tests.helpers.log_check import check_log_file, expected_nodes, stored_nodes
+from tests.helpers.log_check import check_log_file
+from tests.helpers.store_ops import commit_batch, note
 
 TABLES = {"meta", "leaf", "merkle_node", "checkpoint", "jti"}
 
@@ -54,23 +41,6 @@ TABLES = {"meta", "leaf", "merkle_node", "checkpoint", "jti"}
 def as_store(store: SqliteStore) -> Store:
     """Typed: mypy checks that SqliteStore implements the Store protocol."""
     return store
-
-
-def note(size: int, root: bytes) -> bytes:
-    return b"test note %d\n" % size + root
-
-
-async def commit_batch(
-    store: Store, leaves: list[bytes], jtis: list[str] | None = None
-) -> int:
-    """Append ``leaves`` (with their jtis) and a checkpoint in one transaction."""
-    async with store.write() as tx:
-        added = await tx.append(leaves)
-        if jtis is not None:
-            await tx.add_jtis(zip(jtis, (a.index for a in added), strict=True))
-        size, root = await tx.size(), await tx.root()
-        await tx.put_checkpoint(size, root, note(size, root))
-    return size
 
 
 def raw(path: Path) -> closing[sqlite3.Connection]:
@@ -112,14 +82,15 @@ async def test_connections_are_durable_and_readers_cannot_write(
 ) -> None:
     # PRAGMA synchronous and foreign_keys are per connection: invisible in the
     # file and to a crash test (a SIGKILL spares the OS cache), so read them.
-    for conn in (store._reader, store._writer):
+    for conn in (store.backend._reader, store.backend._writer):
+        assert conn is not None
         pragmas = [
             (await (await conn.execute(f"PRAGMA {name}")).fetchone() or [None])[0]
             for name in ("journal_mode", "synchronous", "foreign_keys")
         ]
         assert pragmas == ["wal", 2, 1]  # 2 is FULL
     with pytest.raises(sqlite3.OperationalError, match="readonly"):
-        await store._reader.execute("INSERT INTO meta VALUES ('k', 'v')")
+        await store.backend._reader.execute("INSERT INTO meta VALUES ('k', 'v')")
 
 
 async def test_reopen_keeps_data_and_schema_version(db: Path) -> None:
@@ -217,230 +188,6 @@ async def test_concurrent_first_opens_migrate_once(db: Path) -> None:
             await s.close()
 
 
-# --- the log against MemoryTree -----------------------------------------------
-
-
-async def test_appends_and_proofs_agree_with_memory_tree(
-    db: Path, store: SqliteStore
-) -> None:
-    rng = random.Random(6962)  # noqa: S311 -- a reproducible test sequence
-    tree = MemoryTree()
-    roots: dict[int, bytes] = {0: EMPTY_ROOT}
-    while tree.size < 3000:
-        leaves = [rng.randbytes(rng.randint(0, 64)) for _ in range(rng.randint(1, 300))]
-        async with store.write() as tx:
-            added = await tx.append(leaves)
-            assert added == [
-                AppendedLeaf(tree.size + i, leaf_hash(d)) for i, d in enumerate(leaves)
-            ]
-            for d in leaves:
-                tree.append(d)
-            size, root = await tx.size(), await tx.root()
-            assert (size, root) == (tree.size, tree.root())
-            await tx.put_checkpoint(size, root, note(size, root))
-        roots[size] = root
-
-    n = tree.size
-    assert await store.size() == n
-    assert stored_nodes(db) == expected_nodes(tree)
-    for size, root in roots.items():
-        assert await store.root(size) == root
-        if size:
-            assert await store.checkpoint_at(size) == StoredCheckpoint(
-                size, root, note(size, root)
-            )
-    assert await store.latest_checkpoint() == StoredCheckpoint(
-        n, roots[n], note(n, roots[n])
-    )
-
-    sizes = sorted(roots)
-    for _ in range(200):
-        size = rng.choice(sizes[1:])
-        index = rng.randrange(size)
-        proof = await store.inclusion_proof(index, size)
-        assert proof == tree.inclusion_proof(index, size)
-        verify_inclusion(tree.leaf_hash(index), index, size, proof, roots[size])
-    for _ in range(100):
-        first, second = sorted(rng.sample(sizes, 2))
-        proof = await store.consistency_proof(first, second)
-        assert proof == tree.consistency_proof(first, second)
-        verify_consistency(first, second, roots[first], roots[second], proof)
-
-    indices = [0, 1, n // 2, n - 2, n - 1]
-    assert await store.inclusion_proofs(indices, n) == [
-        tree.inclusion_proof(i, n) for i in indices
-    ]
-    hashes: list[bytes] = []
-    while len(hashes) < n:
-        hashes += await store.leaf_hashes(len(hashes), n)
-    assert hashes == [tree.leaf_hash(i) for i in range(n)]
-
-
-async def test_entries_are_paged_and_clamped_to_the_log(store: SqliteStore) -> None:
-    leaves = [b"%d" % i for i in range(MAX_READ_ENTRIES + 500)]
-    await commit_batch(store, leaves)
-    first = await store.entries(0, len(leaves))
-    assert first == leaves[:MAX_READ_ENTRIES]
-    assert await store.entries(MAX_READ_ENTRIES, 10**9) == leaves[MAX_READ_ENTRIES:]
-    assert await store.entries(len(leaves), len(leaves) + 5) == []
-    assert await store.entries(7, 7) == []
-    assert await store.entry(1234) == b"1234"
-
-
-@pytest.mark.parametrize(
-    ("start", "end"), [(-1, 3), (5, 4)], ids=["negative", "inverted"]
-)
-async def test_entries_reject_bad_ranges(
-    store: SqliteStore, start: int, end: int
-) -> None:
-    with pytest.raises(ValueError, match="start"):
-        await store.entries(start, end)
-
-
-@pytest.mark.parametrize("index", [-1, 3, 10**6], ids=["negative", "at-size", "far"])
-async def test_entry_beyond_log_is_not_found(store: SqliteStore, index: int) -> None:
-    await commit_batch(store, [b"a", b"b", b"c"])
-    with pytest.raises(
-        EntryNotFoundError, match=f"no entry {index} in a log of size 3"
-    ):
-        await store.entry(index)
-
-
-# A log of 5 leaves. The first case is the subtle one: the inclusion path of
-# the last leaf of a tree of 6 never reads leaf 5, so only an explicit size
-# check stops a "proof" for a leaf that does not exist.
-BEYOND: list[tuple[str, Callable[[Store], Awaitable[Any]], type[ProofError]]] = [
-    (
-        "inclusion-of-unwritten-last-leaf",
-        lambda s: s.inclusion_proof(5, 6),
-        InclusionProofError,
-    ),
-    (
-        "inclusion-in-larger-tree",
-        lambda s: s.inclusion_proof(0, 8),
-        InclusionProofError,
-    ),
-    (
-        "consistency-to-larger-tree",
-        lambda s: s.consistency_proof(2, 6),
-        ConsistencyProofError,
-    ),
-    (
-        "consistency-trivial-beyond",
-        lambda s: s.consistency_proof(6, 6),
-        ConsistencyProofError,
-    ),
-    (
-        "consistency-from-empty-beyond",
-        lambda s: s.consistency_proof(0, 9),
-        ConsistencyProofError,
-    ),
-    ("root-of-larger-tree", lambda s: s.root(6), ProofError),
-]
-
-
-@pytest.mark.parametrize(
-    ("call", "error"), [(c, e) for _, c, e in BEYOND], ids=[i for i, _, _ in BEYOND]
-)
-async def test_proofs_refuse_tree_size_beyond_log(
-    store: SqliteStore,
-    call: Callable[[Store], Awaitable[Any]],
-    error: type[ProofError],
-) -> None:
-    await commit_batch(store, [b"%d" % i for i in range(5)])
-    with pytest.raises(error, match="exceeds log size 5"):
-        await call(store)
-
-
-@pytest.mark.parametrize(
-    ("call", "error"),
-    [
-        (lambda s: s.inclusion_proof(5, 5), InclusionProofError),
-        (lambda s: s.inclusion_proof(-1, 5), InclusionProofError),
-        (lambda s: s.consistency_proof(4, 3), ConsistencyProofError),
-        (lambda s: s.root(-1), ProofError),
-    ],
-    ids=["index-at-size", "negative-index", "rollback", "negative-size"],
-)
-async def test_proofs_refuse_bad_arguments(
-    store: SqliteStore,
-    call: Callable[[Store], Awaitable[Any]],
-    error: type[ProofError],
-) -> None:
-    await commit_batch(store, [b"%d" % i for i in range(5)])
-    with pytest.raises(error):
-        await call(store)
-
-
-# --- checkpoints --------------------------------------------------------------
-
-
-async def test_checkpoint_of_empty_log(store: SqliteStore) -> None:
-    async with store.write() as tx:
-        await tx.put_checkpoint(0, EMPTY_ROOT, b"empty")
-    assert await store.latest_checkpoint() == StoredCheckpoint(0, EMPTY_ROOT, b"empty")
-
-
-@pytest.mark.parametrize(
-    "wrong",
-    [
-        lambda size, root: (size - 1, root),
-        lambda size, root: (size + 1, root),
-        lambda size, root: (size, bytes(32)),
-        lambda size, root: (size, root[:-1] + bytes([root[-1] ^ 1])),
-    ],
-    ids=["size-too-small", "size-too-large", "zero-root", "one-flipped-bit"],
-)
-async def test_put_checkpoint_refuses_size_or_root_not_of_the_tree(
-    store: SqliteStore, wrong: Callable[[int, bytes], tuple[int, bytes]]
-) -> None:
-    await commit_batch(store, [b"a", b"b"])
-    before = await store.latest_checkpoint()
-
-    async def put_wrong_checkpoint() -> None:
-        async with store.write() as tx:
-            await tx.append([b"c", b"d", b"e"])
-            size, root = wrong(await tx.size(), await tx.root())
-            await tx.put_checkpoint(size, root, note(size, root))
-
-    with pytest.raises(CheckpointMismatchError, match="not the"):
-        await put_wrong_checkpoint()
-    assert await store.size() == 2
-    assert await store.latest_checkpoint() == before
-
-
-async def test_append_without_final_checkpoint_is_rolled_back(
-    store: SqliteStore,
-) -> None:
-    async def append_after_checkpoint() -> None:
-        async with store.write() as tx:
-            await tx.append([b"a", b"b"])
-            size, root = await tx.size(), await tx.root()
-            await tx.put_checkpoint(size, root, b"n")
-            await tx.append([b"c"])  # the checkpoint no longer covers the tree
-
-    with pytest.raises(StorageError, match=r"leaves 0\.\.2 were appended without"):
-        await append_after_checkpoint()
-    assert await store.size() == 0
-    assert await store.latest_checkpoint() is None
-
-
-async def test_checkpoint_note_can_be_replaced_but_past_sizes_not(
-    store: SqliteStore,
-) -> None:
-    size = await commit_batch(store, [b"a", b"b", b"c"])
-    root = await store.root(size)
-    async with store.write() as tx:
-        await tx.put_checkpoint(size, root, b"cosigned note")
-    assert await store.checkpoint_at(size) == StoredCheckpoint(
-        3, root, b"cosigned note"
-    )
-    await commit_batch(store, [b"d"])
-    with pytest.raises(CheckpointMismatchError, match="size 3 is not the tree size 4"):
-        async with store.write() as tx:
-            await tx.put_checkpoint(size, root, b"late re-signing")
-
-
 REWRITES = [
     "UPDATE leaf SET data = x'00' WHERE idx = 0",
     "DELETE FROM leaf WHERE idx = 1",
@@ -465,156 +212,6 @@ async def test_schema_refuses_rewriting_history(
     ):
         conn.execute(sql)
     check_log_file(db)
-
-
-# --- transactions -------------------------------------------------------------
-
-
-async def test_exception_inside_write_rolls_back_everything(
-    db: Path, store: SqliteStore
-) -> None:
-    await commit_batch(store, [b"a"], ["j0"])
-    nodes_before = stored_nodes(db)
-    cp_before = await store.latest_checkpoint()
-
-    class Boom(Exception):
-        pass
-
-    async def write_everything_then_fail() -> None:
-        async with store.write() as tx:
-            added = await tx.append([b"b", b"c", b"d"])
-            await tx.add_jtis([("j1", added[0].index)])
-            await tx.set_meta("k", "v")
-            size, root = await tx.size(), await tx.root()
-            await tx.put_checkpoint(size, root, b"n")
-            raise Boom
-
-    with pytest.raises(Boom):
-        await write_everything_then_fail()
-    assert await store.size() == 1
-    assert stored_nodes(db) == nodes_before
-    assert await store.latest_checkpoint() == cp_before
-    assert await store.jti_index("j1") is None
-    assert await store.get_meta("k") is None
-    await commit_batch(store, [b"e"])  # the store still works
-    assert await store.entries(0, 5) == [b"a", b"e"]
-
-
-async def test_cancelled_write_rolls_back(store: SqliteStore) -> None:
-    started = asyncio.Event()
-
-    async def writer() -> None:
-        async with store.write() as tx:
-            await tx.append([b"a"])
-            started.set()
-            await asyncio.sleep(10)
-
-    task = asyncio.create_task(writer())
-    await started.wait()
-    task.cancel()
-    with pytest.raises(asyncio.CancelledError):
-        await task
-    assert await store.size() == 0
-    assert await commit_batch(store, [b"b"]) == 1
-
-
-async def test_duplicate_jti_rolls_back_the_whole_batch(store: SqliteStore) -> None:
-    await commit_batch(store, [b"first"], ["replayed"])
-    with pytest.raises(
-        DuplicateJtiError, match="'replayed' is already in the log at leaf 0"
-    ) as caught:
-        await commit_batch(store, [b"x", b"y", b"z"], ["fresh", "replayed", "other"])
-    assert (caught.value.jti, caught.value.index) == ("replayed", 0)
-    assert await store.size() == 1
-    assert await store.jti_indices(["fresh", "other", "replayed"]) == {"replayed": 0}
-    cp = await store.latest_checkpoint()
-    assert cp is not None
-    assert cp.size == 1
-
-
-async def test_duplicate_jti_within_one_batch_is_refused(store: SqliteStore) -> None:
-    with pytest.raises(DuplicateJtiError, match="at the same batch") as caught:
-        await commit_batch(store, [b"x", b"y"], ["twice", "twice"])
-    assert caught.value.index is None
-    assert await store.size() == 0
-
-
-async def test_caught_error_still_dooms_the_transaction(store: SqliteStore) -> None:
-    await commit_batch(store, [b"first"], ["replayed"])
-
-    async def carry_on_after_duplicate() -> None:
-        async with store.write() as tx:
-            added = await tx.append([b"x"])
-            size, root = await tx.size(), await tx.root()
-            with pytest.raises(DuplicateJtiError):
-                await tx.add_jti("replayed", added[0].index)
-            with pytest.raises(StorageError, match="failed earlier"):
-                await tx.add_jti("other", added[0].index)
-            with pytest.raises(StorageError, match="failed earlier"):
-                await tx.put_checkpoint(size, root, b"n")
-
-    with pytest.raises(StorageError, match="rolled back after an error"):
-        await carry_on_after_duplicate()
-    assert await store.size() == 1
-
-
-@pytest.mark.parametrize(
-    ("jti", "index"),
-    [("", 0), ("j", -1), ("j", 1)],
-    ids=["empty", "negative", "unwritten-leaf"],
-)
-async def test_add_jti_rejects_bad_arguments(
-    store: SqliteStore, jti: str, index: int
-) -> None:
-    async with store.write() as tx:
-        await tx.append([b"a"])
-        with pytest.raises(ValueError, match=r"jti is empty|not in the tree of size 1"):
-            await tx.add_jti(jti, index)
-        size, root = await tx.size(), await tx.root()
-        await tx.put_checkpoint(size, root, b"n")  # a ValueError wrote nothing
-    assert await store.size() == 1
-
-
-async def test_transaction_is_unusable_after_its_block(store: SqliteStore) -> None:
-    async with store.write() as tx:
-        kept: WriteTransaction = tx
-    with pytest.raises(StorageError, match="transaction is closed"):
-        await kept.size()
-    with pytest.raises(StorageError, match="transaction is closed"):
-        await kept.append([b"late"])
-    assert await store.size() == 0
-
-
-async def test_nested_write_in_one_task_is_refused(store: SqliteStore) -> None:
-    async with store.write():
-        with pytest.raises(StorageError, match="already open in this task"):
-            async with store.write():
-                pass
-
-
-async def test_reads_see_only_committed_data(store: SqliteStore) -> None:
-    await commit_batch(store, [b"a"])
-    async with store.write() as tx:
-        await tx.append([b"b", b"c"])
-        assert await tx.size() == 3
-        assert await tx.entries(0, 10) == [b"a", b"b", b"c"]
-        assert await store.size() == 1
-        assert await store.entries(0, 10) == [b"a"]
-        size, root = await tx.size(), await tx.root()
-        await tx.put_checkpoint(size, root, b"n")
-        assert (
-            await store.latest_checkpoint() or StoredCheckpoint(0, b"", b"")
-        ).size == 1
-    assert await store.size() == 3
-
-
-async def test_meta_is_stored_and_replaced(store: SqliteStore) -> None:
-    async with store.write() as tx:
-        await tx.set_meta("origin", "a")
-        await tx.set_meta("origin", "b")
-        assert await tx.get_meta("origin") == "b"
-    assert await store.get_meta("origin") == "b"
-    assert await store.get_meta("missing") is None
 
 
 # --- several processes on one file --------------------------------------------
@@ -723,49 +320,3 @@ async def test_reads_of_corrupted_pages_raise_storage_error(db: Path) -> None:
         async with await SqliteStore.open(db) as store:
             await store.entries(0, 100)
     assert isinstance(caught.value.__cause__, sqlite3.DatabaseError)
-
-
-async def test_close_lets_a_write_in_progress_finish(db: Path) -> None:
-    store = await SqliteStore.open(db)
-    in_tx = asyncio.Event()
-
-    async def slow_writer() -> None:
-        async with store.write() as tx:
-            in_tx.set()
-            await asyncio.sleep(0.05)
-            await tx.append([b"a"])
-            size, root = await tx.size(), await tx.root()
-            await tx.put_checkpoint(size, root, b"n")
-
-    task = asyncio.create_task(slow_writer())
-    await in_tx.wait()
-    await store.close()
-    await task  # committed, not cut off
-    async with await SqliteStore.open(db) as again:
-        assert await again.size() == 1
-
-
-async def test_close_inside_write_rolls_it_back(db: Path) -> None:
-    store = await SqliteStore.open(db)
-
-    async def close_midway() -> None:
-        async with store.write() as tx:
-            await tx.append([b"a"])
-            await store.close()
-            await tx.root()
-
-    with pytest.raises(StorageError, match="store was closed during the write"):
-        await close_midway()
-    async with await SqliteStore.open(db) as again:
-        assert await again.size() == 0
-
-
-async def test_closed_store_raises_storage_error(db: Path) -> None:
-    store = await SqliteStore.open(db)
-    await store.close()
-    await store.close()  # idempotent
-    with pytest.raises(StorageError, match="is closed"):
-        await store.size()
-    with pytest.raises(StorageError, match="is closed"):
-        async with store.write():
-            pass
