@@ -56,7 +56,6 @@ from registry.statements import (
     verify_statement,
 )
 from registry.store import (
-    CheckpointMismatchError,
     StorageError,
     Store,
     StoredCheckpoint,
@@ -456,23 +455,13 @@ class RegistryService:
                 for (item, _, _), leaf in zip(accepted, appended, strict=True)
             )
             size = appended[-1].index + 1
+            # The store refuses a root its stored nodes do not give from the
+            # last checkpoint (registry.store, the root check), so a damaged
+            # node table never yields a signed root; a failure from here on
+            # rolls back and rebuilds the state, tree included.
             root = await tx.root()
-            # The store extends its tree from the Merkle nodes it keeps; the
-            # replayed tree was hashed from the entries themselves. Sign only
-            # when both agree: a damaged node table must never yield a signed
-            # root that the log's entries do not have (a failure from here on
-            # rolls back and rebuilds the state, tree included).
             for _, _, raw in accepted:
                 self._tree.append(raw)
-            if self._tree.size != size or self._tree.root() != root:
-                log.critical(
-                    "registry tree mismatch at size %d: the stored merkle nodes "
-                    "disagree with the entries; not signing (restore from a backup)",
-                    size,
-                )
-                raise CheckpointMismatchError(
-                    "the stored merkle tree disagrees with the log's entries"
-                )
             note = sign_checkpoint(
                 Checkpoint(origin=self.identity.origin, size=size, root_hash=root),
                 self.identity.note_signer(),
