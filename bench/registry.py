@@ -16,7 +16,7 @@ serve`` as a real process on 127.0.0.1 and prints, in one run:
   batched, fsynced SQLite commit with one signed checkpoint. Printed:
   accepted/s, latency, server CPU per statement, commits and mean batch size;
 - **building 100,000 issuers offline**: a second registry's log is extended in
-  this process through ``registry.sqlite.SqliteStore`` (leaf 1: root accredits
+  this process through the store ``registry.database`` opens (leaf 1: root accredits
   the accreditor; then one leaf per university, each a statement signed by the
   accreditor; batches of ``--batch`` leaves with one checkpoint each, signed
   with the registry key from ``registry.identity.load_key_file``), then
@@ -98,7 +98,9 @@ from bench.resolve import (  # noqa: E402
     pick_load,
     pinned,
 )
+from didtrust.settings import Settings  # noqa: E402
 from registry.checkpoint import Checkpoint, sign_checkpoint  # noqa: E402
+from registry.database import DatabaseUrl  # noqa: E402
 from registry.identity import RegistryIdentity, load_key_file  # noqa: E402
 from registry.merkle import (  # noqa: E402
     MemoryTree,
@@ -109,8 +111,8 @@ from registry.merkle import (  # noqa: E402
 )
 from registry.models import StatementEntry  # noqa: E402
 from registry.service import RegistryService, leaf_bytes  # noqa: E402
-from registry.sqlite import SqliteStore  # noqa: E402
 from registry.statements import sign_statement  # noqa: E402
+from registry.store import LogStore  # noqa: E402
 from resolver.did import DID  # noqa: E402
 from resolver.keys import encode_multikey  # noqa: E402
 
@@ -402,7 +404,7 @@ async def build_log(
     signer = FastSigner(accreditor, aud)
     sign_seconds = store_seconds = 0.0
     checkpoints = 0
-    async with await SqliteStore.open(data_dir / "registry.sqlite3") as store:
+    async with await Settings(data_dir=str(data_dir)).database().open() as store:
         if await store.size() != 1:
             raise RuntimeError("expected a freshly initialised registry")
         first = claims(
@@ -448,7 +450,7 @@ async def build_log(
 
 
 async def append_batch(
-    store: SqliteStore,
+    store: LogStore,
     identity: RegistryIdentity,
     statements: Sequence[tuple[str, str]],
     now: datetime,
@@ -493,7 +495,7 @@ async def proof_costs(
 ) -> list[ProofRow]:
     """Time inclusion proofs at each tree size, from SQLite and from memory."""
     rows: list[ProofRow] = []
-    async with await SqliteStore.open(database) as store:
+    async with await DatabaseUrl.sqlite(database).open() as store:
         log_size = await store.size()
         sizes = [n for n in sizes if n <= log_size]
         hashes: list[bytes] = []
@@ -557,7 +559,7 @@ async def replay(data_dir: Path) -> tuple[int, float]:
     async def no_resolution(did: DID) -> dict[str, Any]:
         raise RuntimeError("the replay resolves nothing")
 
-    async with await SqliteStore.open(data_dir / "registry.sqlite3") as store:
+    async with await Settings(data_dir=str(data_dir)).database().open() as store:
         service = RegistryService(store=store, identity=identity, resolve=no_resolution)
         began = time.perf_counter()
         await service.start()

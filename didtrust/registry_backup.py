@@ -1,39 +1,43 @@
 """``didtrust registry backup DEST``: a consistent, checked copy of the log.
 
-The copy is taken with SQLite's online backup API while the server may be
-running and appending (one consistent snapshot; the writer is not blocked for
-long). It is written to a new private file beside ``DEST`` (mode 0600, created
-exclusively, never through a symlink), checked over a read-only connection,
-then linked to ``DEST`` (which fails if ``DEST`` appeared meanwhile) and the
-directory synced. The checks:
+The copy goes through the store (``registry.store.LogStore.copy_to``): its
+backend writes one consistent snapshot while the server may be running and
+appending (SQLite's online backup API, checked with ``integrity_check``; the
+writer is not blocked for long). It is written to a new private file beside
+``DEST`` (mode 0600, created exclusively, never through a symlink), checked
+through the store's reads over the copy (read-only), then linked to ``DEST``
+(which fails if ``DEST`` appeared meanwhile) and the directory synced. The
+checks:
 
-- SQLite's ``integrity_check`` passes;
+- the backend's own check of the copy (SQLite: ``integrity_check`` passes);
 - the leaves are numbered 0..n-1 without a gap, and the latest checkpoint
   covers exactly n of them (leaves and their checkpoint commit together);
 - that checkpoint verifies with the registry's key (from the key file) and
   its root is the RFC 9162 root of the copy's entries, hashed afresh;
 - every stored Merkle node equals the one recomputed from the entries, and
-  none is missing: a server restored from the copy extends its tree from
-  those nodes, so a damaged one would make it sign a wrong root later.
+  none is missing or extra: a server restored from the copy extends its tree
+  from those nodes, so a damaged one would make it sign a wrong root later.
 
-It never overwrites a file and leaves nothing behind on failure. It does not
-copy the key file: back that up separately, once (it never changes), and keep
-it secret.
+A store that keeps nothing on disk (``memory:``) cannot be backed up; its
+backend says so. It never overwrites a file and leaves nothing behind on
+failure. It does not copy the key file: back that up separately, once (it
+never changes), and keep it secret.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
-import sqlite3
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
 from registry.checkpoint import open_checkpoint
+from registry.database import DatabaseUrl
 from registry.errors import RegistryError
 from registry.identity import RegistryIdentity, load_key_file
 from registry.merkle import MemoryTree
+from registry.store import MAX_READ_ENTRIES, LogStore, StorageError
 
 __all__ = ["BackupError", "BackupSummary", "backup_registry"]
 
@@ -52,90 +56,59 @@ class BackupSummary:
     root_hash: str
 
 
-def _copy(source: Path, target: Path) -> None:
-    src = sqlite3.connect(f"{source.resolve().as_uri()}?mode=rw", uri=True)
-    try:
-        dst = sqlite3.connect(target)
-        try:
-            src.backup(dst, pages=1024)
-            (result,) = dst.execute("PRAGMA integrity_check").fetchone()
-            if result != "ok":
-                raise BackupError(f"the copy fails sqlite's integrity check: {result}")
-            # One self-contained file: no -wal beside the copy.
-            dst.execute("PRAGMA journal_mode=DELETE")
-        finally:
-            dst.close()
-    finally:
-        src.close()
-
-
-def _expected_nodes(size: int) -> int:
-    """How many perfect subtrees (stored Merkle nodes) a tree of ``size`` has."""
-    count, level_size = 0, size
-    while level_size:
-        count += level_size
-        level_size //= 2
-    return count
-
-
-def _check(target: Path, identity: RegistryIdentity) -> tuple[int, int, bytes]:
-    conn = sqlite3.connect(f"{target.resolve().as_uri()}?mode=ro", uri=True)
-    try:
-        count, last = conn.execute("SELECT count(*), max(idx) FROM leaf").fetchone()
-        if count == 0 or last != count - 1:
-            raise BackupError(f"the copy's leaves are not numbered 0..{count - 1}")
-        row = conn.execute(
-            "SELECT size, root, note FROM checkpoint ORDER BY size DESC LIMIT 1"
-        ).fetchone()
-        if row is None:
-            raise BackupError("the copy has no signed checkpoint")
-        checkpoint = open_checkpoint(
-            bytes(row[2]), identity.note_verifier(), origin=identity.origin
+async def _check(copy: LogStore, identity: RegistryIdentity) -> tuple[int, int, bytes]:
+    count = await copy.size()
+    gap = BackupError(f"the copy's leaves are not numbered 0..{count - 1}")
+    if not count:
+        raise gap
+    # Hash the entries themselves: the check is that these bytes are what the
+    # registry signed. A page shorter than asked is a gap in the numbering.
+    tree = MemoryTree()
+    while tree.size < count:
+        end = min(count, tree.size + MAX_READ_ENTRIES)
+        page = await copy.entries(tree.size, end)
+        if len(page) != end - tree.size:
+            raise gap
+        for data in page:
+            tree.append(data)
+    latest = await copy.latest_checkpoint()
+    if latest is None:
+        raise BackupError("the copy has no signed checkpoint")
+    checkpoint = open_checkpoint(
+        latest.note, identity.note_verifier(), origin=identity.origin
+    )
+    if checkpoint.size != count or latest.size != count:
+        raise BackupError(
+            f"the latest checkpoint covers {checkpoint.size} leaves, "
+            f"the copy has {count}"
         )
-        if checkpoint.size != count or row[0] != count:
+    root = tree.root()
+    if root != checkpoint.root_hash or latest.root_hash != root:
+        raise BackupError(
+            "the copy's leaves do not hash to the signed checkpoint's root"
+        )
+    expected = dict(tree.nodes())
+    stored = await copy.subtree_hashes(expected)
+    for node, digest in stored.items():
+        if digest != expected[node]:
             raise BackupError(
-                f"the latest checkpoint covers {checkpoint.size} leaves, "
-                f"the copy has {count}"
+                f"the copy's merkle node (level {node.level}, index {node.idx}) "
+                "does not match its leaves"
             )
-        tree = MemoryTree()
-        # Hash the entries themselves: the check is that these bytes are what
-        # the registry signed.
-        for (data,) in conn.execute("SELECT data FROM leaf ORDER BY idx"):
-            tree.append(bytes(data))
-        root = tree.root()
-        if root != checkpoint.root_hash or bytes(row[1]) != root:
-            raise BackupError(
-                "the copy's leaves do not hash to the signed checkpoint's root"
-            )
-        nodes = 0
-        for level, index, digest in conn.execute(
-            "SELECT level, idx, hash FROM merkle_node"
-        ):
-            nodes += 1
-            try:
-                expected = tree.subtree_hash(level, index)
-            except KeyError:
-                expected = b""
-            if bytes(digest) != expected:
-                raise BackupError(
-                    f"the copy's merkle node (level {level}, index {index}) "
-                    "does not match its leaves"
-                )
-        if nodes != _expected_nodes(count):
-            raise BackupError(
-                f"the copy has {nodes} merkle nodes, a tree of {count} leaves "
-                f"has {_expected_nodes(count)}"
-            )
-        return count, checkpoint.size, root
-    finally:
-        conn.close()
+    nodes = await copy.node_count()
+    if nodes != len(expected) or len(stored) != len(expected):
+        raise BackupError(
+            f"the copy has {nodes} merkle nodes ({len(stored)} of its tree), "
+            f"a tree of {count} leaves has {len(expected)}"
+        )
+    return count, checkpoint.size, root
 
 
-def _prepare(database: Path, destination: Path) -> Path:
+def _prepare(database: DatabaseUrl, destination: Path) -> Path:
     if os.path.lexists(destination):
         raise BackupError(f"{destination} exists: choose a new file")
-    if not database.is_file():
-        raise BackupError(f"no registry database at {database}")
+    if database.path is not None and not database.path.is_file():
+        raise BackupError(f"no registry database at {database.path}")
     # A fresh private file that cannot be a symlink planted in advance.
     try:
         fd, name = tempfile.mkstemp(
@@ -168,21 +141,27 @@ def _discard(part: Path) -> None:
             path.unlink()
 
 
-def backup_registry(database: Path, key_file: Path, destination: Path) -> BackupSummary:
-    """Copy the registry database to ``destination`` and check the copy.
+async def backup_registry(
+    database: DatabaseUrl, key_file: Path, destination: Path
+) -> BackupSummary:
+    """Copy the registry's store to ``destination`` and check the copy.
 
     Raises:
-        BackupError: ``destination`` exists, the database is missing, or the
-            copy failed its checks (nothing is left at ``destination``).
+        BackupError: ``destination`` exists, the database is missing or
+            cannot be copied, or the copy failed its checks (nothing is left
+            at ``destination``).
         RegistryError: the key file or a checkpoint is unreadable.
     """
     identity = load_key_file(key_file)
     part = _prepare(database, destination)
     try:
         try:
-            _copy(database, part)
-            size, checked, root = _check(part, identity)
-        except sqlite3.Error as exc:
+            async with (
+                await database.open() as store,
+                await store.copy_to(part) as copy,
+            ):
+                size, checked, root = await _check(copy, identity)
+        except StorageError as exc:
             raise BackupError(f"copying {database} failed: {exc}") from None
         _publish(part, destination)
     except BaseException:

@@ -40,7 +40,6 @@ from registry.errors import RegistryError
 from registry.identity import KeyFileError, create_key_file, web_did
 from registry.models import MAX_DEPTH, GovernanceFramework, parse_time
 from registry.service import genesis_leaf
-from registry.sqlite import SqliteStore
 from registry.statements import sign_statement
 from resolver.did import parse_did
 from resolver.errors import ResolutionError
@@ -229,8 +228,8 @@ async def run_registry(args: argparse.Namespace, settings: Settings) -> int:
 async def _backup(args: argparse.Namespace, settings: Settings) -> int:
     from didtrust.registry_backup import backup_registry
 
-    summary = backup_registry(
-        settings.registry_database,
+    summary = await backup_registry(
+        settings.database(),
         settings.registry_key_file,
         Path(args.destination),
     )
@@ -265,11 +264,14 @@ async def _init(args: argparse.Namespace, settings: Settings) -> int:
     if args.did_web:
         host, _, path = args.did_web.partition("/")
         did = str(web_did(host, path))
-    database = settings.registry_database
-    if database.exists():
-        raise KeyFileError(
-            f"{database} exists: this data directory already holds a registry"
+    database = settings.database()
+    if database.path is None:
+        raise SettingsError(
+            f"database_url {database}: registry init needs a database that "
+            "outlives the process (sqlite:///PATH)"
         )
+    if database.exists():
+        raise KeyFileError(f"{database.path} exists: it already holds a registry")
     identity = create_key_file(settings.registry_key_file, did=did)
     leaf = genesis_leaf(
         identity=identity,
@@ -278,7 +280,7 @@ async def _init(args: argparse.Namespace, settings: Settings) -> int:
         max_depth=args.max_depth,
         now=_utcnow(),
     )
-    async with await SqliteStore.open(database) as store, store.write() as tx:
+    async with await database.open() as store, store.write() as tx:
         await tx.append([leaf])
         root_hash = await tx.root()
         note = sign_checkpoint(
@@ -296,7 +298,7 @@ async def _init(args: argparse.Namespace, settings: Settings) -> int:
                 "root": str(root),
                 "governance": governance.model_dump(),
                 "keyFile": str(settings.registry_key_file),
-                "database": str(database),
+                "database": str(database.path),
             },
             indent=2,
         )

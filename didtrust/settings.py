@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Self
 
 from didtrust.ratelimit import IPNetwork, parse_networks
+from registry.database import DatabaseUrl
 from resolver.errors import DidTrustError
 from resolver.fetch import FetchPolicy
 
@@ -149,7 +150,11 @@ class Settings:
 
     # -- storage -----------------------------------------------------------
     data_dir: str = "./data"
-    """Where the registry keeps its SQLite database and key file."""
+    """Where the registry keeps its key file and, by default, its database."""
+    database_url: str = ""
+    """Where the registry's log is stored: ``sqlite:///PATH`` (a relative path;
+    ``sqlite:////PATH`` for an absolute one) or ``memory:`` (kept in the
+    process only). Empty: ``sqlite:///<data_dir>/registry.sqlite3``."""
     registry_max_batch: int = 256
     """Most statements committed under one checkpoint."""
     registry_max_skew: float = 300.0
@@ -232,16 +237,29 @@ class Settings:
                 raise SettingsError(message)
         self.fetch_policy()  # every fetch setting is checked at load time
         self.trusted_proxy_networks()
+        database = self.database()  # a bad URL is refused at load time
+        if self.workers > 1 and not database.persistent:
+            raise SettingsError(
+                "database_url memory: keeps the log inside one process: use workers = 1"
+            )
 
     @property
     def registry_key_file(self) -> Path:
         """The registry's key file."""
         return Path(self.data_dir) / "registry-key.json"
 
-    @property
-    def registry_database(self) -> Path:
-        """The registry's SQLite database."""
-        return Path(self.data_dir) / "registry.sqlite3"
+    def database(self) -> DatabaseUrl:
+        """The registry's store, as ``database_url`` (or its default) names it.
+
+        Raises:
+            SettingsError: ``database_url`` is malformed or of an unknown scheme.
+        """
+        if not self.database_url:
+            return DatabaseUrl.sqlite(Path(self.data_dir) / "registry.sqlite3")
+        try:
+            return DatabaseUrl.parse(self.database_url)
+        except ValueError as exc:
+            raise SettingsError(f"database_url: {exc}") from None
 
     def fetch_policy(self) -> FetchPolicy:
         """The outbound fetch policy these settings describe.

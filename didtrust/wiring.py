@@ -25,7 +25,6 @@ from didtrust.settings import Settings
 from drivers.web import WebDriver
 from registry.identity import load_key_file
 from registry.service import RegistryService
-from registry.sqlite import SqliteStore
 from resolver.cache import MemoryCache
 from resolver.did import DID
 from resolver.driver import DriverRegistry
@@ -146,9 +145,9 @@ async def open_registry(
         yield None
         return
     identity = load_key_file(settings.registry_key_file)
-    # NOTE: the one place the services open the registry store; issue 10's
-    # store seam replaces this call with the store factory chosen by settings.
-    store = await SqliteStore.open(settings.registry_database)
+    # The one place the services open the registry store: the backend is the
+    # one DIDTRUST_DATABASE_URL names (registry.database, ADR 0008).
+    store = await settings.database().open()
     try:
         service = RegistryService(
             store=store,

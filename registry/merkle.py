@@ -57,7 +57,7 @@ primary-key search per node (the row-value form ``(level, idx) IN (VALUES
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import NamedTuple, Protocol
 
 from registry.errors import ConsistencyProofError, InclusionProofError, ProofError
@@ -644,6 +644,12 @@ class MemoryTree:
                 self._levels.append([])
             self._levels[node.level].append(h)
         return index
+
+    def nodes(self) -> Iterator[tuple[Node, bytes]]:
+        """Yield every perfect subtree of the tree with its hash, level by level."""
+        for level, hashes in enumerate(self._levels):
+            for index, h in enumerate(hashes):
+                yield Node(level, index), h
 
     def leaf_hash(self, index: int) -> bytes:
         """Return the hash of leaf ``index``.

@@ -34,7 +34,6 @@ from registry.checkpoint import Checkpoint, sign_checkpoint
 from registry.identity import RegistryIdentity, create_key_file
 from registry.models import MAX_DEPTH, GovernanceFramework
 from registry.service import genesis_leaf
-from registry.sqlite import SqliteStore
 from registry.statements import sign_statement
 from resolver.did import DID
 from resolver.keys import encode_multikey
@@ -206,7 +205,7 @@ async def init_registry(
         now=now,
     )
     async with (
-        await SqliteStore.open(settings.registry_database) as store,
+        await settings.database().open() as store,
         store.write() as tx,
     ):
         await tx.append([leaf])
