@@ -605,10 +605,7 @@ class _Reads:
             ValueError: ``start`` is negative or ``end`` is smaller than ``start``.
             StorageError: The store failed.
         """
-        end = _check_range(start, end)
-        rows = self._rows()
-        with self._guard():
-            return await rows.read_leaves(start, end)
+        return await self._page(start, end, hashes=False)
 
     async def leaf_hashes(self, start: int, end: int) -> list[bytes]:
         """Return the leaf hashes of leaves ``start`` up to ``end``.
@@ -617,10 +614,15 @@ class _Reads:
             ValueError: ``start`` is negative or ``end`` is smaller than ``start``.
             StorageError: The store failed.
         """
+        return await self._page(start, end, hashes=True)
+
+    async def _page(self, start: int, end: int, *, hashes: bool) -> list[bytes]:
+        """Leaf data (or leaf hashes) ``start`` up to ``end``, capped to one page."""
         end = _check_range(start, end)
         rows = self._rows()
+        read = rows.read_leaf_hashes if hashes else rows.read_leaves
         with self._guard():
-            return await rows.read_leaf_hashes(start, end)
+            return await read(start, end)
 
     async def latest_checkpoint(self) -> StoredCheckpoint | None:
         """Return the checkpoint of the largest tree size, or ``None``.
