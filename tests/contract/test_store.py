@@ -63,6 +63,7 @@ class Kind:
     persistent: bool
     open: Callable[[Path], Awaitable[LogStore]]
     damage: Callable[[LogStore, Path, Node], None]
+    drop_checkpoint: Callable[[LogStore, Path, int], None]
 
 
 async def open_sqlite(where: Path) -> LogStore:
@@ -79,6 +80,12 @@ def damage_sqlite(store: LogStore, where: Path, node: Node) -> None:
         )
 
 
+def drop_sqlite_checkpoint(store: LogStore, where: Path, size: int) -> None:
+    with closing(sqlite3.connect(where / "log.db")) as conn, conn:
+        conn.execute("DROP TRIGGER checkpoint_no_delete")
+        conn.execute("DELETE FROM checkpoint WHERE size = ?", (size,))
+
+
 async def open_memory(where: Path) -> LogStore:
     return InMemoryStore()
 
@@ -89,9 +96,15 @@ def damage_memory(store: LogStore, where: Path, node: Node) -> None:
     backend.rows.nodes[node] = bytes(32)
 
 
+def drop_memory_checkpoint(store: LogStore, where: Path, size: int) -> None:
+    backend = store.backend
+    assert isinstance(backend, MemoryBackend)
+    del backend.rows.checkpoints[size]
+
+
 BACKENDS = [
-    Kind("sqlite", True, open_sqlite, damage_sqlite),
-    Kind("memory", False, open_memory, damage_memory),
+    Kind("sqlite", True, open_sqlite, damage_sqlite, drop_sqlite_checkpoint),
+    Kind("memory", False, open_memory, damage_memory, drop_memory_checkpoint),
 ]
 PERSISTENT = [k for k in BACKENDS if k.persistent]
 
@@ -517,6 +530,20 @@ async def test_damaged_merkle_node_is_never_signed_over(
         r.levelname == "CRITICAL" and "tree mismatch" in r.getMessage()
         for r in caplog.records
     )
+
+
+async def test_leaves_beyond_the_latest_checkpoint_are_never_extended(
+    kind: Kind, tmp_path: Path
+) -> None:
+    # Leaves no signed checkpoint covers cannot be told from forged ones: the
+    # store refuses to build on them rather than sign over them.
+    async with await kind.open(tmp_path) as store:
+        await commit_batch(store, [b"a"])
+        await commit_batch(store, [b"b", b"c"])
+        kind.drop_checkpoint(store, tmp_path, 3)
+        with pytest.raises(StorageError, match="3 leaves, latest checkpoint at size 1"):
+            await commit_batch(store, [b"d"])
+        assert await store.size() == 3
 
 
 # --- persistence --------------------------------------------------------------
