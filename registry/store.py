@@ -36,9 +36,10 @@ exit, and rolls back on an exception. :class:`LogStore` guarantees:
    refuses a size or root other than the tree's in that transaction, and a
    transaction that appended leaves commits only with a checkpoint at its final
    size, so the latest checkpoint always covers every leaf;
-4. the root check: before a transaction extends the tree it checks that the
-   stored nodes it extends from hash to the latest checkpoint's root (and that
-   every leaf has its leaf hash), so damaged nodes are never signed over;
+4. the root check: before a transaction extends the tree it checks that every
+   leaf has its leaf hash, that the latest checkpoint is at the log's size, and
+   that the stored nodes it extends from hash to that checkpoint's root, so
+   damaged nodes (or leaves no checkpoint covers) are never signed over;
 5. a ``jti`` is recorded once (:class:`DuplicateJtiError` otherwise);
 6. leaves, subtree hashes and ``jti`` rows are never changed or removed.
 
