@@ -22,6 +22,7 @@ from nacl.signing import SigningKey
 from registry.checkpoint import open_checkpoint
 from registry.errors import RegistryError
 from registry.identity import RegistryIdentity
+from registry.memory import InMemoryStore
 from registry.merkle import leaf_hash, verify_inclusion
 from registry.rules import (
     NotAuthorizedError,
@@ -545,6 +546,44 @@ async def test_service_refuses_the_database_of_another_registry(registry):
     finally:
         await close_service(service)
     assert await registry.store.size() == 1
+
+
+async def test_service_runs_over_the_in_memory_store(tmp_path: Path) -> None:
+    # The seam end to end: the service needs only the Store protocol. The
+    # genesis log is copied into memory through the store API.
+    identity = await init_registry(tmp_path)
+    memory = InMemoryStore()
+    async with await SqliteStore.open(tmp_path / DB_NAME) as disk:
+        checkpoint = await disk.latest_checkpoint()
+        assert checkpoint is not None
+        async with memory.write() as tx:
+            await tx.append(await disk.entries(0, checkpoint.size))
+            await tx.put_checkpoint(
+                checkpoint.size, checkpoint.root_hash, checkpoint.note
+            )
+    clock = Clock()
+    service = RegistryService(
+        store=memory, identity=identity, resolve=DidResolver(), clock=clock
+    )
+    await service.start()
+    try:
+        receipt = await service.submit(
+            make_statement(
+                ROOT,
+                aud=str(identity.did),
+                sub=ACCREDITOR.did,
+                iat=clock.iat,
+                actions=ACCREDIT_DIPLOMAS,
+            )
+        )
+        verify_receipt(receipt, identity)
+        assert await memory.size() == 2
+        assert await service.log_inclusion(1, 2) == (
+            receipt.leaf_hash,
+            receipt.inclusion_proof,
+        )
+    finally:
+        await close_service(service)
 
 
 async def test_service_on_an_empty_database_is_not_initialized(
