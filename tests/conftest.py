@@ -12,30 +12,12 @@ from aiohttp.test_utils import TestClient
 from didtrust.app import create_app
 from didtrust.settings import Settings
 from resolver.driver import DriverRegistry
-from tests.fakes import StaticDriver, example_document
-
-REPO = Path(__file__).resolve().parent.parent
-VECTORS = REPO / "tests" / "vectors"
-
-
-def asset(name: str) -> Path:
-    """Path of a file under tests/vectors/."""
-    return VECTORS / name
+from tests.helpers.fakes import EXAMPLE_DID, SERVICES, StaticDriver, example_document
 
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return Settings(data_dir=str(tmp_path / "data"))
-
-
-EXAMPLE_DID = "did:example:alice"
-SERVICES = [
-    {
-        "id": "#files",
-        "type": "LinkedDomains",
-        "serviceEndpoint": "https://files.example/base/",
-    }
-]
 
 
 @pytest.fixture

@@ -20,7 +20,8 @@ from didtrust.settings import Settings, SettingsError
 from registry.database import DatabaseUrl
 from registry.memory import InMemoryStore
 from registry.sqlite import SqliteStore
-from tests.registry_fixtures import ROOT, Clock, init_registry
+from tests.helpers.clock import Clock
+from tests.helpers.registry import ROOT, init_registry
 
 
 def test_default_database_is_the_file_in_the_data_dir(tmp_path):

@@ -6,7 +6,6 @@ go through the real app with its real drivers.
 
 from __future__ import annotations
 
-import base64
 import json
 from urllib.parse import quote
 
@@ -14,6 +13,8 @@ import base58
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from yarl import URL
+
+from tests.helpers.encoding import b64
 
 FUZZ = settings(
     max_examples=150,
@@ -75,14 +76,8 @@ JWK_MEMBERS = st.fixed_dictionaries(
             ["Ed25519", "X25519", "P-256", "P-384", "P-521", "secp256k1"]
         )
         | JSON_SCALARS,
-        "x": st.binary(max_size=70).map(
-            lambda b: base64.urlsafe_b64encode(b).decode().rstrip("=")
-        )
-        | JSON_SCALARS,
-        "y": st.binary(max_size=70).map(
-            lambda b: base64.urlsafe_b64encode(b).decode().rstrip("=")
-        )
-        | JSON_SCALARS,
+        "x": st.binary(max_size=70).map(b64) | JSON_SCALARS,
+        "y": st.binary(max_size=70).map(b64) | JSON_SCALARS,
         "n": st.text(max_size=50),
         "e": st.sampled_from(["AQAB", "AQ", ""]),
         "use": st.sampled_from(["sig", "enc", "other"]) | JSON_SCALARS,
@@ -97,6 +92,6 @@ JWK_MEMBERS = st.fixed_dictionaries(
     | st.recursive(JSON_SCALARS, lambda c: st.lists(c, max_size=3), max_leaves=8)
 )
 async def test_random_jwks_never_5xx(client, jwk):
-    encoded = base64.urlsafe_b64encode(json.dumps(jwk).encode()).decode().rstrip("=")
+    encoded = b64(json.dumps(jwk).encode())
     status, body = await get_status(client, "did:jwk:" + encoded)
     assert_clean(status, body)

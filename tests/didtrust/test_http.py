@@ -7,7 +7,7 @@ import json
 import pytest
 from yarl import URL
 
-from tests.conftest import EXAMPLE_DID
+from tests.helpers.fakes import EXAMPLE_DID
 
 BASE = "/1.0/identifiers/"
 ERR = "https://www.w3.org/ns/did#"

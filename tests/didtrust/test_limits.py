@@ -25,7 +25,7 @@ import pytest
 
 from didtrust.app import create_app
 from didtrust.settings import Settings
-from tests.registry_fixtures import init_registry
+from tests.helpers.registry import init_registry
 
 LIMITS: dict[str, Any] = {
     "max_request_line": 1024,

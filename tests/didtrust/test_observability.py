@@ -34,10 +34,10 @@ from didtrust.observability import (
     worker_exited,
 )
 from didtrust.settings import Settings
-from tests.registry_fixtures import (
+from tests.helpers.clock import Clock
+from tests.helpers.registry import (
     ACCREDITOR,
     ROOT,
-    Clock,
     init_registry,
     make_statement,
 )

@@ -17,7 +17,7 @@ from tests.didtrust.test_observability import scrape, value
 from tests.didtrust.test_web_e2e import HOST, did_for, document, get, settings_for
 from tests.helpers.dns_server import serve_dns
 from tests.helpers.https_server import TestPKI, serve_app
-from tests.verifier_fixtures import eddsa_jcs
+from tests.helpers.verifier import eddsa_jcs
 
 PRIVATE_HOST = "intranet.test"
 

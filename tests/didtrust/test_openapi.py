@@ -40,8 +40,9 @@ from didtrust.apidocs import (
 )
 from didtrust.app import create_app
 from didtrust.settings import Settings
-from tests.conftest import VECTORS
-from tests.registry_fixtures import ROOT, UNIVERSITY, Clock, init_registry
+from tests.helpers.clock import Clock
+from tests.helpers.paths import VECTORS
+from tests.helpers.registry import ROOT, UNIVERSITY, init_registry
 
 ClientFactory = Callable[..., Awaitable[TestClient[Any, Any]]]
 

@@ -32,9 +32,10 @@ from tests.didtrust.test_verify_http import (  # noqa: F401  (fixtures)
     site,
     trusted,
 )
-from tests.registry_fixtures import ACCREDITOR, ROOT, Clock
-from tests.unit.verifier.issuers import ED25519_JWK, ED25519_KEY
-from tests.verifier_fixtures import BADGE_TYPE, eddsa_jcs, vc_jwt
+from tests.helpers.clock import Clock
+from tests.helpers.issuers import ED25519_JWK, ED25519_KEY
+from tests.helpers.registry import ACCREDITOR, ROOT
+from tests.helpers.verifier import BADGE_TYPE, eddsa_jcs, vc_jwt
 
 CHROMIUM = Path(os.environ.get("DIDTRUST_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [

@@ -16,7 +16,8 @@ import pytest
 
 from didtrust.app import create_app
 from didtrust.settings import Settings
-from tests.registry_fixtures import ROOT, Clock, init_registry, make_statement
+from tests.helpers.clock import Clock
+from tests.helpers.registry import ROOT, init_registry, make_statement
 
 JOSE = {"Content-Type": "application/jose"}
 STATEMENTS = "/registry/v1/statements"

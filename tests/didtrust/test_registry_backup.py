@@ -19,10 +19,10 @@ import pytest
 from didtrust.app import create_app
 from didtrust.settings import Settings
 from registry.sqlite import SqliteStore
-from tests.registry_fixtures import (
+from tests.helpers.clock import Clock
+from tests.helpers.registry import (
     ACCREDITOR,
     ROOT,
-    Clock,
     init_registry,
     make_statement,
 )

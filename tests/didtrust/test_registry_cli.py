@@ -31,7 +31,7 @@ from registry.merkle import verify_inclusion
 from resolver.did import DID
 from resolver.keys import decode_multikey
 from tests.didtrust.test_cli import free_port, wait_ready
-from tests.registry_fixtures import ACCREDITOR, ROOT
+from tests.helpers.registry import ACCREDITOR, ROOT
 
 GOVERNANCE = b"# Accreditation rules\n\nThe board accredits universities.\n"
 

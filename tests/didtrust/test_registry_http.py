@@ -50,9 +50,11 @@ from registry.models import STATEMENT_TYP, format_time, parse_time
 from registry.state import RegistryState
 from registry.views import parse_entry
 from resolver.driver import DriverRegistry
-from tests.conftest import VECTORS
-from tests.fakes import StaticDriver, example_document
-from tests.registry_fixtures import (
+from tests.helpers.clock import Clock
+from tests.helpers.encoding import b64, std_unb64
+from tests.helpers.fakes import StaticDriver, example_document
+from tests.helpers.paths import VECTORS
+from tests.helpers.registry import (
     ACCREDITOR,
     P384_ROOT,
     ROOT,
@@ -60,7 +62,6 @@ from tests.registry_fixtures import (
     STRANGER,
     UNIVERSITY,
     Authority,
-    Clock,
     init_registry,
     make_statement,
 )
@@ -160,14 +161,6 @@ async def assert_problem(
     return body
 
 
-def b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).decode().rstrip("=")
-
-
-def b64(text: str) -> bytes:
-    return base64.b64decode(text)
-
-
 # -- the TRQP v2 JSON Schemas, checked with jsonschema --------------------------
 
 _RFC3339 = re.compile(
@@ -261,10 +254,10 @@ async def test_statement_accepted_with_a_receipt_that_verifies(reg):
     assert receipt["index"] == 1
     assert checkpoint.size == receipt["treeSize"] == before.size + 1
     verify_inclusion(
-        b64(receipt["leafHash"]),
+        std_unb64(receipt["leafHash"]),
         receipt["index"],
         checkpoint.size,
-        [b64(h) for h in receipt["inclusionProof"]],
+        [std_unb64(h) for h in receipt["inclusionProof"]],
         checkpoint.root_hash,
     )
     assert receipt["integratedTime"] == format_time(reg.clock.instant)
@@ -314,10 +307,10 @@ async def test_concurrent_statements_share_checkpoints(reg):
     for receipt in receipts:
         checkpoint = reg.open(receipt["checkpoint"])
         verify_inclusion(
-            b64(receipt["leafHash"]),
+            std_unb64(receipt["leafHash"]),
             receipt["index"],
             checkpoint.size,
-            [b64(h) for h in receipt["inclusionProof"]],
+            [std_unb64(h) for h in receipt["inclusionProof"]],
             checkpoint.root_hash,
         )
 
@@ -328,9 +321,9 @@ async def test_concurrent_statements_share_checkpoints(reg):
 def forged(header: dict[str, Any], claims: dict[str, Any], signature: bytes) -> str:
     return ".".join(
         [
-            b64url(json.dumps(header).encode()),
-            b64url(json.dumps(claims).encode()),
-            b64url(signature),
+            b64(json.dumps(header).encode()),
+            b64(json.dumps(claims).encode()),
+            b64(signature),
         ]
     )
 
@@ -366,8 +359,8 @@ async def refused(
 
 async def test_statement_refused_alg_none(reg):
     header = {"alg": "none", "kid": ROOT.kid, "typ": STATEMENT_TYP}
-    payload = b64url(json.dumps(claims_for(reg, ROOT, ACCREDITOR.did)).encode())
-    jws = f"{b64url(json.dumps(header).encode())}.{payload}."
+    payload = b64(json.dumps(claims_for(reg, ROOT, ACCREDITOR.did)).encode())
+    jws = f"{b64(json.dumps(header).encode())}.{payload}."
     body = await refused(reg, jws, 400, "unsupported-algorithm")
     assert "'none' is not allowed" in body["detail"]
 
@@ -378,10 +371,10 @@ async def test_statement_refused_hs256_with_public_key_secret(reg):
     header = {"alg": "HS256", "kid": ROOT.kid, "typ": STATEMENT_TYP}
     claims = claims_for(reg, ROOT, ACCREDITOR.did)
     signing_input = (
-        f"{b64url(json.dumps(header).encode())}.{b64url(json.dumps(claims).encode())}"
+        f"{b64(json.dumps(header).encode())}.{b64(json.dumps(claims).encode())}"
     )
     mac = hmac.new(public.encode(), signing_input.encode(), hashlib.sha256).digest()
-    body = await refused(reg, f"{signing_input}.{b64url(mac)}", 400, None)
+    body = await refused(reg, f"{signing_input}.{b64(mac)}", 400, None)
     assert body["type"] == PROBLEM + "unsupported-algorithm"
     assert "HS256" in body["detail"]
 
@@ -400,8 +393,8 @@ async def test_statement_refused_key_only_in_key_agreement(reg):
     jwk = {
         "kty": "EC",
         "crv": "P-256",
-        "x": b64url(numbers.x.to_bytes(32, "big")),
-        "y": b64url(numbers.y.to_bytes(32, "big")),
+        "x": b64(numbers.x.to_bytes(32, "big")),
+        "y": b64(numbers.y.to_bytes(32, "big")),
         "use": "enc",
     }
     did = str(encode_did_jwk(jwk))
@@ -639,7 +632,7 @@ async def test_log_entries_rebuild_the_checkpoint_and_the_state(reg):
     entries = body["entries"]
     assert [e["index"] for e in entries] == [0, 1, 2, 3]
     hashes = [leaf_hash(e["entry"].encode()) for e in entries]
-    assert [b64(e["leafHash"]) for e in entries] == hashes
+    assert [std_unb64(e["leafHash"]) for e in entries] == hashes
     assert root_from_leaf_hashes(hashes) == checkpoint.root_hash
 
     # The state is a replay of those entries alone.
@@ -665,9 +658,9 @@ async def test_log_entries_rebuild_the_checkpoint_and_the_state(reg):
             f"{V1}/log/proof/inclusion?index={index}&tree_size=4"
         )
         proof = await resp.json()
-        assert b64(proof["leafHash"]) == h
+        assert std_unb64(proof["leafHash"]) == h
         verify_inclusion(
-            h, index, 4, [b64(p) for p in proof["proof"]], checkpoint.root_hash
+            h, index, 4, [std_unb64(p) for p in proof["proof"]], checkpoint.root_hash
         )
     resp = await reg.client.get(f"{V1}/log/proof/consistency?first=1&second=4")
     proof = await resp.json()
@@ -676,7 +669,7 @@ async def test_log_entries_rebuild_the_checkpoint_and_the_state(reg):
         4,
         first.root_hash,
         checkpoint.root_hash,
-        [b64(p) for p in proof["proof"]],
+        [std_unb64(p) for p in proof["proof"]],
     )
     # Defaults: tree_size and second are the current size.
     resp = await reg.client.get(f"{V1}/log/proof/consistency?first=2")
@@ -769,7 +762,7 @@ def check_evidence(reg: Registry, answer: dict[str, Any]) -> set[int]:
             leaf_hash(leaf["entry"].encode()),
             int(index),
             checkpoint.size,
-            [b64(p) for p in leaf["inclusionProof"]],
+            [std_unb64(p) for p in leaf["inclusionProof"]],
             checkpoint.root_hash,
         )
     return {int(i) for i in evidence["leaves"]}
@@ -878,7 +871,7 @@ async def test_entity_with_consistency_proof_from_an_older_checkpoint(reg):
         new.size,
         old.root_hash,
         new.root_hash,
-        [b64(p) for p in consistency["proof"]],
+        [std_unb64(p) for p in consistency["proof"]],
     )
 
 

@@ -65,7 +65,7 @@ from schemathesis.specs.openapi.schemas import OpenApiSchema
 from didtrust.apidocs import load_openapi, operations
 from tests.didtrust.test_cli import free_port, wait_ready
 from tests.didtrust.test_openapi import _deref
-from tests.registry_fixtures import ACCREDITOR, ROOT, UNIVERSITY, make_statement
+from tests.helpers.registry import ACCREDITOR, ROOT, UNIVERSITY, make_statement
 
 DOC = load_openapi()
 OPERATIONS = [(path, method) for path, method, _op in operations(DOC)]

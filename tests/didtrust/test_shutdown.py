@@ -43,7 +43,7 @@ from yarl import URL
 from tests.didtrust.test_cli import free_port
 from tests.helpers.dns_server import serve_dns
 from tests.helpers.https_server import TestPKI, serve_app
-from tests.registry_fixtures import ACCREDITOR, ROOT, make_statement
+from tests.helpers.registry import ACCREDITOR, ROOT, make_statement
 
 HOST = "authority.test"
 JOSE = {"Content-Type": "application/jose"}

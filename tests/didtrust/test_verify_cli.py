@@ -27,16 +27,16 @@ from didtrust.app import create_app
 from didtrust.settings import Settings
 from registry.answers import verify_answer
 from registry.identity import RegistryIdentity
-from tests.conftest import VECTORS
-from tests.registry_fixtures import (
+from tests.helpers.clock import Clock
+from tests.helpers.issuers import ED25519_JWK, ED25519_KEY, P256_KEY
+from tests.helpers.paths import VECTORS
+from tests.helpers.registry import (
     ACCREDITOR,
     ROOT,
-    Clock,
     init_registry,
     make_statement,
 )
-from tests.unit.verifier.issuers import ED25519_JWK, ED25519_KEY, P256_KEY
-from tests.verifier_fixtures import (
+from tests.helpers.verifier import (
     BADGE_TYPE,
     VALID_FROM,
     ecdsa_rdfc,

@@ -3,7 +3,7 @@
 Every app is built with ``create_app`` exactly as ``didtrust serve`` builds it,
 with a clock injected (the verifier and the registry share it): the official
 vc-di-eddsa and vc-di-ecdsa vectors, the project's own signed Open Badge 3.0
-fixtures (``tests/verifier_fixtures.py``) for did:key, did:jwk and did:web
+fixtures (``tests/helpers/verifier.py``) for did:key, did:jwk and did:web
 issuers, a registry initialised in the data directory that accredits them, and
 status lists served over real HTTPS (trustme) behind a loopback DNS server.
 
@@ -34,27 +34,26 @@ from didtrust.app import create_app
 from didtrust.settings import Settings
 from registry.answers import verify_answer
 from registry.identity import RegistryIdentity
-from tests.conftest import VECTORS
+from tests.helpers.clock import Clock
 from tests.helpers.dns_server import DNSServer, serve_dns
+from tests.helpers.encoding import b64, unb64
 from tests.helpers.https_server import LocalServer, TestPKI, serve_app
-from tests.registry_fixtures import (
-    ACCREDITOR,
-    ROOT,
-    Clock,
-    init_registry,
-    make_statement,
-)
-from tests.unit.verifier.issuers import (
+from tests.helpers.issuers import (
     ATTACKER,
     ED25519_JWK,
     ED25519_KEY,
     VC_V2,
     Issuer,
-    b64,
     forge,
-    unb64,
 )
-from tests.verifier_fixtures import (
+from tests.helpers.paths import VECTORS
+from tests.helpers.registry import (
+    ACCREDITOR,
+    ROOT,
+    init_registry,
+    make_statement,
+)
+from tests.helpers.verifier import (
     BADGE_TYPE,
     DATA_INTEGRITY_FIXTURES,
     JWT_FIXTURES,

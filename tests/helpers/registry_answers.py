@@ -12,7 +12,6 @@ Every clock value is fixed.
 
 from __future__ import annotations
 
-import base64
 import copy
 import json
 from collections.abc import Mapping
@@ -329,7 +328,3 @@ def with_jws(raw: bytes, jws: str) -> bytes:
 
 def jws_of(raw: bytes) -> str:
     return str(json.loads(raw)["jws"])
-
-
-def b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).decode().rstrip("=")

@@ -6,10 +6,10 @@ checker (``verifier.status``).
 
 from __future__ import annotations
 
-import base64
 import gzip
 from typing import Any
 
+from tests.helpers.encoding import b64 as b64url
 from verifier.statuslist import MIN_ENTRIES, StatusListKind
 
 BITSTRING = StatusListKind.BITSTRING
@@ -25,10 +25,6 @@ def bits_with(*indexes: int, n_bits: int = MIN_ENTRIES) -> bytes:
 
 def gz(data: bytes) -> bytes:
     return gzip.compress(data, mtime=0)
-
-
-def b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
 
 def encode(bits: bytes, kind: StatusListKind = BITSTRING) -> str:

@@ -19,14 +19,7 @@ from didtrust.ratelimit import (
     parse_networks,
 )
 from resolver.limiter import Limiter
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
+from tests.helpers.clock import Clock
 
 
 def buckets(rate=1.0, burst=3, max_clients=100):

@@ -32,6 +32,7 @@ from resolver.errors import (
     UnsupportedPublicKeyTypeError,
 )
 from resolver.models import ResolutionOptions
+from tests.helpers.encoding import b64
 
 VECTORS = Path(__file__).parents[2] / "vectors" / "did-jwk" / "spec-examples.json"
 SPEC_EXAMPLES: dict[str, dict[str, Any]] = json.loads(VECTORS.read_text("utf-8"))
@@ -71,10 +72,6 @@ RSA = {
     .decode(),
     "e": "AQAB",
 }
-
-
-def b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
 
 
 def did_of_text(text: str) -> DID:

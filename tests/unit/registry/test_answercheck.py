@@ -27,6 +27,7 @@ from registry.models import format_time, parse_time
 from registry.statements import sign_statement
 from resolver.did import DID
 from resolver.errors import InvalidDIDError, MethodNotSupportedError, NotFoundError
+from tests.helpers.encoding import b64 as b64url
 from tests.helpers.registry_answers import (
     BOARD,
     IDENTITY,
@@ -36,7 +37,6 @@ from tests.helpers.registry_answers import (
     TTL,
     UNI,
     World,
-    b64url,
     check,
     entity_query,
     failed,

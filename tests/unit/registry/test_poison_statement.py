@@ -9,7 +9,6 @@ the log was replayed. Two of those a second cut honest writes six-fold.
 from __future__ import annotations
 
 import asyncio
-import base64
 import json
 from typing import Any
 
@@ -18,14 +17,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from registry.models import MAX_NUMERIC_DATE, STATEMENT_TYP
 from registry.statements import StatementError
-from tests.registry_fixtures import ACCREDITOR, ROOT, STRANGER, Authority
-from tests.unit.registry.test_service import ACCREDIT_DIPLOMAS, registry
-
-__all__ = ["registry"]  # the fixture, shared with the service's tests
-
-
-def b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+from tests.helpers.encoding import b64
+from tests.helpers.registry import ACCREDITOR, ROOT, STRANGER, Authority
+from tests.helpers.registry_service import ACCREDIT_DIPLOMAS
 
 
 def sign_unchecked(signer: Authority, claims: dict[str, Any]) -> str:

@@ -28,7 +28,7 @@ from registry.rules import (
     check_statement,
 )
 from registry.state import AccreditationStatus
-from tests.unit.registry.test_state import (
+from tests.helpers.registry_log import (
     ACCREDIT_ALL,
     ISSUE_DIPLOMA,
     REGISTRY,

@@ -1,6 +1,6 @@
 """The registry service (registry.service) on a real SQLite file.
 
-Statements are really signed (tests/registry_fixtures.py) and their keys
+Statements are really signed (tests/helpers/registry.py) and their keys
 resolved with the project's did:key and did:jwk drivers; the clock is a
 ``Clock`` the tests move, so years of accreditations replay in milliseconds.
 """
@@ -10,8 +10,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import sqlite3
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -43,85 +41,23 @@ from registry.statements import UnknownKeyError
 from registry.store import StorageError
 from registry.views import parse_entry
 from resolver.did import DID
-from tests.registry_fixtures import (
+from tests.helpers.clock import T2021, Clock
+from tests.helpers.registry import (
     ACCREDITOR,
     ROOT,
     STRANGER,
-    T2021,
     UNIVERSITY,
-    Authority,
-    Clock,
     DidResolver,
     init_registry,
     make_statement,
 )
-
-DB_NAME = "registry.sqlite3"
-ACCREDIT_DIPLOMAS = ("issue", "accredit")
-
-
-@dataclass
-class Registry:
-    """An initialised registry: its identity, one running service, its clock."""
-
-    path: Path
-    identity: RegistryIdentity
-    clock: Clock
-    resolver: DidResolver
-    service: RegistryService
-
-    @property
-    def aud(self) -> str:
-        return str(self.identity.did)
-
-    @property
-    def store(self) -> SqliteStore:
-        store = self.service.store
-        assert isinstance(store, SqliteStore)
-        return store
-
-    def statement(self, signer: Authority = ROOT, **kwargs: Any) -> str:
-        kwargs.setdefault("iat", self.clock.iat)
-        kwargs.setdefault("aud", self.aud)
-        return make_statement(signer, **kwargs)
-
-
-async def open_service(
-    path: Path,
-    identity: RegistryIdentity,
-    clock: Clock,
-    resolver: DidResolver | None = None,
-    **kwargs: Any,
-) -> RegistryService:
-    store = await SqliteStore.open(path)
-    service = RegistryService(
-        store=store,
-        identity=identity,
-        resolve=resolver or DidResolver(),
-        clock=clock,
-        **kwargs,
-    )
-    try:
-        await service.start()
-    except BaseException:
-        await store.close()
-        raise
-    return service
-
-
-async def close_service(service: RegistryService) -> None:
-    await service.stop()
-    await service.store.close()
-
-
-@pytest.fixture
-async def registry(tmp_path: Path) -> AsyncIterator[Registry]:
-    identity = await init_registry(tmp_path)
-    clock = Clock()
-    resolver = DidResolver()
-    service = await open_service(tmp_path / DB_NAME, identity, clock, resolver)
-    yield Registry(tmp_path / DB_NAME, identity, clock, resolver, service)
-    await close_service(service)
+from tests.helpers.registry_service import (
+    ACCREDIT_DIPLOMAS,
+    DB_NAME,
+    Registry,
+    close_service,
+    open_service,
+)
 
 
 def verify_receipt(receipt: Receipt, identity: RegistryIdentity) -> None:

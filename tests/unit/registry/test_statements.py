@@ -9,7 +9,6 @@ bytes are exactly what each test says they are.
 
 from __future__ import annotations
 
-import base64
 import copy
 import hashlib
 import hmac
@@ -53,6 +52,7 @@ from registry.statements import (
 )
 from resolver.did import DID, parse_did_url
 from resolver.keys import encode_multikey
+from tests.helpers.encoding import b64, unb64
 
 # --- deterministic keys and authorities ---------------------------------------
 
@@ -61,14 +61,6 @@ ATTACKER_SEED = bytes(range(100, 132))
 P256_SCALAR = 0x1F2E3D4C5B6A79880123456789ABCDEF00112233445566778899AABBCCDDEEFF
 P384_SCALAR = 0x0FEDCBA9876543210FEDCBA9876543210FEDCBA9876543210FEDCBA987654321
 K256_SCALAR = 0x00C0FFEE00C0FFEE00C0FFEE00C0FFEE00C0FFEE00C0FFEE00C0FFEE00C0FFEE
-
-
-def b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 Key = Ed25519PrivateKey | ec.EllipticCurvePrivateKey

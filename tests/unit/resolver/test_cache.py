@@ -24,7 +24,7 @@ from resolver.cache import (
     pack,
     unpack,
 )
-from tests.registry_fixtures import Clock
+from tests.helpers.clock import Clock
 
 
 class TextCodec:

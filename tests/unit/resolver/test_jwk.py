@@ -28,10 +28,7 @@ from resolver.errors import (
     UnsupportedPublicKeyTypeError,
 )
 from resolver.jwk import PRIVATE_MEMBERS, PublicJwk, b64url_decode, validate_public_jwk
-
-
-def b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
+from tests.helpers.encoding import b64
 
 
 def uint(value: int, size: int | None = None) -> str:

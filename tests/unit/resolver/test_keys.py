@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 from pathlib import Path
 from typing import Any
@@ -43,6 +42,7 @@ from resolver.keys import (
     key_codec,
     public_key_from_raw,
 )
+from tests.helpers.encoding import unb64
 
 VECTORS = Path(__file__).parents[2] / "vectors" / "did-key"
 G1G2_DID = (
@@ -92,10 +92,6 @@ def vector_material(entry: dict[str, Any]) -> dict[str, Any]:
         ):
             return candidate
     raise AssertionError("vector entry without key material")
-
-
-def b64url_decode(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 def multikey(code: int, raw: bytes) -> Multibase:
@@ -157,7 +153,7 @@ def test_vector_bls12381_g1_key_is_length_checked_only():
     key = decode_multikey(entry["id"].split("#")[1])
 
     assert key.key_type == "bls12_381-g1-pub"
-    assert key.raw == b64url_decode(entry["publicKeyJwk"]["x"])
+    assert key.raw == unb64(entry["publicKeyJwk"]["x"])
     assert key.checked == "length-only"
     assert key.jwk is None
 
@@ -198,7 +194,7 @@ def test_vector_ed25519_key_verifies_a_signature_from_its_seed():
 
 def test_vector_p256_key_verifies_a_signature_from_its_private_jwk():
     did, entry = next(iter(load("nist-curves.json").items()))
-    d = int.from_bytes(b64url_decode(entry["verificationMethod"]["privateKeyJwk"]["d"]))
+    d = int.from_bytes(unb64(entry["verificationMethod"]["privateKeyJwk"]["d"]))
     private = ec.derive_private_key(d, ec.SECP256R1())
     signature = private.sign(b"didtrust", ec.ECDSA(hashes.SHA256()))
 
@@ -212,7 +208,7 @@ def test_vector_rsa_key_loads_into_cryptography_with_its_numbers():
     public = decode_multikey(did.removeprefix("did:key:")).to_cryptography()
     assert isinstance(public, rsa.RSAPublicKey)
     assert public.public_numbers().n == int.from_bytes(
-        b64url_decode(entry["publicKeyJwk"]["n"])
+        unb64(entry["publicKeyJwk"]["n"])
     )
 
 
@@ -492,9 +488,9 @@ def test_ec_jwk_has_decompressed_coordinates_of_the_curve_size():
     key = decode_multikey(did.removeprefix("did:key:"))
     assert key.jwk is not None
     assert (key.jwk["kty"], key.jwk["crv"]) == ("EC", "P-521")
-    assert len(b64url_decode(key.jwk["x"])) == len(b64url_decode(key.jwk["y"])) == 66
-    assert b64url_decode(key.jwk["x"]) == key.raw[1:]
-    assert b64url_decode(key.jwk["y"])[-1] % 2 == key.raw[0] - 2  # parity of y
+    assert len(unb64(key.jwk["x"])) == len(unb64(key.jwk["y"])) == 66
+    assert unb64(key.jwk["x"]) == key.raw[1:]
+    assert unb64(key.jwk["y"])[-1] % 2 == key.raw[0] - 2  # parity of y
 
 
 ED25519_P = (1 << 255) - 19
@@ -785,5 +781,5 @@ def test_ec_keys_round_trip_through_multikey(key_type, secret):
     key = decode_multikey(encode_multikey(key_type, compressed))
     numbers = public.public_numbers()
     assert key.jwk is not None
-    assert int.from_bytes(b64url_decode(key.jwk["x"])) == numbers.x
-    assert int.from_bytes(b64url_decode(key.jwk["y"])) == numbers.y
+    assert int.from_bytes(unb64(key.jwk["x"])) == numbers.x
+    assert int.from_bytes(unb64(key.jwk["y"])) == numbers.y

@@ -20,18 +20,11 @@ from resolver.errors import (
     NotFoundError,
 )
 from resolver.service import ResolutionCodec, Resolver
-from tests.fakes import StaticDriver, example_document
+from tests.helpers.clock import Clock
+from tests.helpers.fakes import StaticDriver, example_document
 
 DID1 = "did:example:one"
 DID2 = "did:example:two"
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def make(driver: StaticDriver, **kwargs) -> Resolver:

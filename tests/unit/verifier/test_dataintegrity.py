@@ -7,7 +7,6 @@ signature. Every other fixture is signed here with fixed keys and dates.
 
 from __future__ import annotations
 
-import base64
 import copy
 import json
 from collections.abc import Callable, Iterator
@@ -24,6 +23,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, x25519
 
 from resolver.jwk import validate_public_jwk
 from resolver.keys import decode_multikey, decode_varint, encode_multikey
+from tests.helpers.encoding import b64
 from verifier.dataintegrity import (
     CRYPTOSUITES,
     ED25519_2020_CONTEXT,
@@ -526,9 +526,6 @@ def test_keys_of_every_supported_form_fit_their_suite(
 
 
 def _public_jwk(key: SigningKey) -> dict[str, str]:
-    def b64(data: bytes) -> str:
-        return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
     public = key.public_key()
     if isinstance(public, ed25519.Ed25519PublicKey):
         raw = public.public_bytes(

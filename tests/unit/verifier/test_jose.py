@@ -27,7 +27,8 @@ from hypothesis import strategies as st
 from nacl.signing import SigningKey
 
 from resolver.did import parse_did_url
-from tests.unit.verifier.issuers import (
+from tests.helpers.encoding import b64, unb64
+from tests.helpers.issuers import (
     ALL_ISSUERS,
     ATTACKER,
     ED25519_JWK,
@@ -41,14 +42,12 @@ from tests.unit.verifier.issuers import (
     P256_KEY,
     P384_KEY,
     Issuer,
-    b64,
     did_jwk,
     forge,
     open_badge_v1,
     open_badge_v2,
     p256,
     public_jwk,
-    unb64,
 )
 from verifier import jose
 from verifier.errors import (

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import VECTORS
+from tests.helpers.paths import VECTORS
 from verifier import jsonld
 from verifier.contexts import FILES
 from verifier.errors import JsonLdError, MalformedCredentialError, UnknownContextError

@@ -18,14 +18,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from resolver.did import parse_did_url
 from resolver.keys import encode_multikey
-from tests.unit.verifier.issuers import (
+from tests.helpers.encoding import b64
+from tests.helpers.issuers import (
     ALL_ISSUERS,
     ATTACKER,
     ED25519_KEY,
     P256_JWK,
     P256_KEY,
     Issuer,
-    b64,
     did_jwk,
     did_key,
     ed25519,

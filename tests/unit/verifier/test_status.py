@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import ipaddress
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,9 +21,11 @@ from nacl.signing import SigningKey
 
 from resolver.cache import MemoryCache
 from resolver.errors import FetchRefusedError
-from resolver.fetch import Fetcher, FetchPolicy
-from tests.helpers.dns_server import DNSServer, serve_dns
+from resolver.fetch import Fetcher
+from tests.helpers.clock import Clock
+from tests.helpers.dns_server import serve_dns
 from tests.helpers.https_server import TestPKI, serve_app
+from tests.helpers.loopback import loopback_policy as policy
 from tests.helpers.status_lists import (
     MESSAGES_2BIT,
     bits_with,
@@ -43,7 +44,6 @@ NOW = datetime(2025, 6, 1, 12, 0, tzinfo=UTC)
 # --- the checker against a local HTTPS server -----------------------------------
 
 HOST = "status.test"
-LOOPBACK = frozenset({ipaddress.ip_network("127.0.0.0/8")})
 ISSUER = "did:example:issuer"
 SIGNER = SigningKey(bytes(range(32)))
 LISTS = web.AppKey("lists", dict)
@@ -79,14 +79,6 @@ async def serve_list(request: web.Request) -> web.StreamResponse:
     )
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = NOW.timestamp()
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
 def pki(tmp_path):
     return TestPKI(tmp_path)
@@ -107,17 +99,6 @@ async def site(pki):
         yield server, app[LISTS]
 
 
-def policy(dns: DNSServer, pki: TestPKI, **overrides: Any) -> FetchPolicy:
-    base = FetchPolicy(
-        ca_file=pki.ca_file,
-        nameservers=(dns.address,),
-        connect_timeout=1.0,
-        total_timeout=2.0,
-        unsafe_allow_private_networks=LOOPBACK,
-    )
-    return dataclasses.replace(base, **overrides)
-
-
 @pytest.fixture
 async def fetcher(dns, pki):
     async with Fetcher.open(policy(dns, pki)) as f:
@@ -126,7 +107,7 @@ async def fetcher(dns, pki):
 
 @pytest.fixture
 def clock():
-    return Clock()
+    return Clock(NOW)
 
 
 @pytest.fixture

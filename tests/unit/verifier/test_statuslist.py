@@ -17,10 +17,10 @@ from typing import Any
 
 import pytest
 
+from tests.helpers.encoding import b64 as b64url
 from tests.helpers.status_lists import (
     MESSAGES_2BIT,
     URL,
-    b64url,
     bits_with,
     encode,
     entry,

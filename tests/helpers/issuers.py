@@ -10,7 +10,6 @@ produce.
 
 from __future__ import annotations
 
-import base64
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +24,7 @@ from drivers.jwk import encode_did_jwk
 from drivers.key import build_document as key_document
 from resolver.did import DID
 from resolver.keys import encode_multikey
+from tests.helpers.encoding import b64
 
 ISSUER_SEED = bytes(range(1, 33))
 ATTACKER_SEED = bytes(range(64, 96))
@@ -53,14 +53,6 @@ class Issuer:
         """The issuer's (only) verification method, as its document has it."""
         vm: dict[str, Any] = self.document["verificationMethod"][0]
         return vm
-
-
-def b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def unb64(text: str) -> bytes:
-    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
 
 
 def ed25519(seed: bytes = ISSUER_SEED) -> Ed25519PrivateKey:

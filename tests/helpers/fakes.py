@@ -56,6 +56,16 @@ class StaticDriver:
         return ResolutionResult(document=doc, document_metadata=meta, ttl=self.ttl)
 
 
+EXAMPLE_DID = "did:example:alice"
+"""The DID the ``static_driver`` fixture (tests/conftest.py) knows, with ``SERVICES``."""
+SERVICES = [
+    {
+        "id": "#files",
+        "type": "LinkedDomains",
+        "serviceEndpoint": "https://files.example/base/",
+    }
+]
+
 MULTIKEY = "z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK"
 
 
@@ -83,4 +93,10 @@ def example_document(
     return doc
 
 
-__all__ = ["ResolutionError", "StaticDriver", "example_document"]
+__all__ = [
+    "EXAMPLE_DID",
+    "SERVICES",
+    "ResolutionError",
+    "StaticDriver",
+    "example_document",
+]

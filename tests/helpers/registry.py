@@ -7,7 +7,6 @@
   with the usual claims filled in;
 - ``init_registry``: what ``didtrust registry init`` does to a data directory
   (key file, genesis leaf, first checkpoint), with an explicit genesis instant;
-- ``Clock``: a wall clock the tests move by hand;
 - ``resolve_did``: resolves did:key and did:jwk with the project's own drivers,
   for services built without the app.
 
@@ -19,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -38,39 +37,13 @@ from registry.statements import sign_statement
 from resolver.did import DID
 from resolver.keys import encode_multikey
 from resolver.models import ResolutionOptions
+from tests.helpers.clock import T2021
 
 GOVERNANCE_TEXT = b"# Diploma trust framework\n\nAccreditors accredit universities.\n"
 GOVERNANCE = GovernanceFramework(
     uri="https://example.org/gov",
     sha256=hashlib.sha256(GOVERNANCE_TEXT).hexdigest(),
 )
-
-T2021 = datetime(2021, 3, 1, 9, 0, tzinfo=UTC)
-"""When the test registries are created and first accredit (a fixed instant)."""
-
-
-class Clock:
-    """A wall clock (seconds since the epoch) that only the test moves."""
-
-    def __init__(self, start: datetime = T2021) -> None:
-        self.now = start.timestamp()
-
-    def __call__(self) -> float:
-        return self.now
-
-    def set(self, when: datetime) -> None:
-        self.now = when.timestamp()
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-    @property
-    def instant(self) -> datetime:
-        return datetime.fromtimestamp(self.now, UTC)
-
-    @property
-    def iat(self) -> int:
-        return int(self.now)
 
 
 @dataclass(frozen=True)

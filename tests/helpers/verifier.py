@@ -14,14 +14,13 @@ RFC 6979 nonces, the VC-JWTs are EdDSA):
 - Bitstring Status List credentials signed by an issuer, and the
   ``credentialStatus`` entries that point into them.
 
-The keys come from ``tests/unit/verifier/issuers.py`` (did:key, did:jwk) or a
+The keys come from ``tests/helpers/issuers.py`` (did:key, did:jwk) or a
 fixed seed (did:web). The credentials are valid from ``VALID_FROM`` (2022) to
 ``VALID_UNTIL`` (2032). Nothing here does I/O.
 """
 
 from __future__ import annotations
 
-import base64
 import gzip
 import hashlib
 from collections.abc import Callable, Iterable
@@ -33,7 +32,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from resolver.did import DID
 from resolver.keys import encode_multikey
-from tests.unit.verifier.issuers import (
+from tests.helpers.encoding import b64
+from tests.helpers.issuers import (
     ED25519_JWK,
     ED25519_KEY,
     OB3_CONTEXT,
@@ -232,7 +232,7 @@ def encoded_list(set_bits: Iterable[int], *, entries: int = MIN_ENTRIES) -> str:
     for index in set_bits:
         bits[index // 8] |= 0x80 >> (index % 8)  # index 0 is the left-most bit
     compressed = gzip.compress(bytes(bits), mtime=0)
-    return "u" + base64.urlsafe_b64encode(compressed).rstrip(b"=").decode("ascii")
+    return "u" + b64(compressed)
 
 
 def status_list_credential(
