@@ -1,8 +1,8 @@
-"""Shared fixtures: test settings and an app client over a StaticDriver."""
+"""Shared fixtures: test settings, app clients, a did:web issuer and a registry."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +12,9 @@ from aiohttp.test_utils import TestClient
 from didtrust.app import create_app
 from didtrust.settings import Settings
 from resolver.driver import DriverRegistry
+from tests.helpers.dns_server import DNSServer
 from tests.helpers.fakes import EXAMPLE_DID, SERVICES, StaticDriver, example_document
+from tests.helpers.verify_app import Site, Trusted, serve_issuer, trusted_app
 
 
 @pytest.fixture
@@ -48,3 +50,32 @@ async def static_client(
 async def client(aiohttp_client: ClientFactory, settings: Settings):
     """A client for the app with its built-in drivers, as served."""
     return await aiohttp_client(create_app(settings))
+
+
+@pytest.fixture
+async def issuer_servers(tmp_path: Path) -> AsyncIterator[tuple[DNSServer, Site]]:
+    async with serve_issuer(tmp_path) as servers:
+        yield servers
+
+
+@pytest.fixture
+def issuer_dns(issuer_servers: tuple[DNSServer, Site]) -> DNSServer:
+    """The loopback DNS server that names the did:web issuer's host."""
+    return issuer_servers[0]
+
+
+@pytest.fixture
+def issuer_site(issuer_servers: tuple[DNSServer, Site]) -> Site:
+    """The did:web issuer's HTTPS site (DID document, status lists)."""
+    return issuer_servers[1]
+
+
+@pytest.fixture
+async def trusted(
+    aiohttp_client: ClientFactory,
+    tmp_path: Path,
+    issuer_dns: DNSServer,
+    issuer_site: Site,
+) -> Trusted:
+    """An app over a new registry whose root accredited the accreditor."""
+    return await trusted_app(aiohttp_client, tmp_path, issuer_dns, issuer_site)

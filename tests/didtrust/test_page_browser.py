@@ -25,17 +25,11 @@ from playwright.async_api import Browser, ConsoleMessage, Page, async_playwright
 
 from didtrust.app import create_app
 from didtrust.settings import Settings
-from tests.didtrust.test_verify_http import (  # noqa: F401  (fixtures)
-    VERIFY_AT,
-    Trusted,
-    dns,
-    site,
-    trusted,
-)
 from tests.helpers.clock import Clock
 from tests.helpers.issuers import ED25519_JWK, ED25519_KEY
 from tests.helpers.registry import ACCREDITOR, ROOT
 from tests.helpers.verifier import BADGE_TYPE, eddsa_jcs, vc_jwt
+from tests.helpers.verify_app import VERIFY_AT, Trusted
 
 CHROMIUM = Path(os.environ.get("DIDTRUST_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
@@ -70,7 +64,7 @@ async def browser() -> AsyncIterator[Browser]:
 
 
 @pytest.fixture
-async def accredited(trusted: Trusted) -> Trusted:  # noqa: F811
+async def accredited(trusted: Trusted) -> Trusted:
     """The registry accredits both fixture issuers, with names, then time moves on."""
     await trusted.submit(
         ROOT,

@@ -18,7 +18,7 @@ import functools
 import hashlib
 import io
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,17 +27,14 @@ from typing import Any
 import base58
 import pytest
 import rfc8785
-from aiohttp import ClientResponse, web
+from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
 
 from didtrust.app import create_app
 from didtrust.settings import Settings
-from registry.answers import verify_answer
-from registry.identity import RegistryIdentity
 from tests.helpers.clock import Clock
-from tests.helpers.dns_server import DNSServer, serve_dns
 from tests.helpers.encoding import b64, unb64
-from tests.helpers.https_server import LocalServer, TestPKI, serve_app
+from tests.helpers.https_server import serve_app
 from tests.helpers.issuers import (
     ATTACKER,
     ED25519_JWK,
@@ -47,19 +44,13 @@ from tests.helpers.issuers import (
     forge,
 )
 from tests.helpers.paths import VECTORS
-from tests.helpers.registry import (
-    ACCREDITOR,
-    ROOT,
-    init_registry,
-    make_statement,
-)
+from tests.helpers.registry import ACCREDITOR
 from tests.helpers.verifier import (
     BADGE_TYPE,
     DATA_INTEGRITY_FIXTURES,
     JWT_FIXTURES,
     STATUS_LIST_PATH,
     VALID_FROM,
-    WEB_HOST,
     badge,
     eddsa_rdfc,
     enveloped,
@@ -70,12 +61,17 @@ from tests.helpers.verifier import (
     web_badge,
     web_issuer,
 )
+from tests.helpers.verify_app import (
+    DOCS,
+    VERIFY_AT,
+    document_app,
+    result,
+    settings_for,
+)
 
 ClientFactory = Callable[..., Awaitable[TestClient[Any, Any]]]
 
 VERIFY = "/credentials/verify"
-VERIFY_AT = datetime(2024, 6, 1, 12, 0, tzinfo=UTC)
-"""The verifier's "now" unless a test says otherwise."""
 REVOKED_AT = datetime(2024, 5, 1, tzinfo=UTC)
 ALL_CHECKS = {
     "format",
@@ -126,12 +122,6 @@ def failed(report: dict[str, Any]) -> set[str]:
     return {c["name"] for c in report["results"] if c["status"] == "failed"}
 
 
-def result(report: dict[str, Any], name: str) -> dict[str, Any]:
-    found: list[dict[str, Any]] = [c for c in report["results"] if c["name"] == name]
-    assert len(found) == 1, (name, found)
-    return found[0]
-
-
 def assert_consistent(report: dict[str, Any]) -> None:
     """The VC API summary agrees with the per-check results."""
     assert set(report["checks"]) == {
@@ -171,138 +161,12 @@ async def assert_problem(resp: ClientResponse, status: int) -> dict[str, Any]:
 
 # -- servers -----------------------------------------------------------------------
 
-DOCS = web.AppKey("docs", dict)
-
-
-async def serve_doc(request: web.Request) -> web.StreamResponse:
-    found = request.app[DOCS].get(request.path)
-    if found is None:
-        raise web.HTTPNotFound()
-    content_type, body = found
-    return web.Response(body=json.dumps(body).encode(), content_type=content_type)
-
-
-@dataclass
-class Site:
-    """The HTTPS server of the did:web issuer and its status lists."""
-
-    server: LocalServer
-    docs: dict[str, tuple[str, Any]]
-    pki: TestPKI
-
-    def url(self, path: str) -> str:
-        return self.server.url(WEB_HOST, path)
-
-    def publish(self, path: str, body: Any, content_type: str) -> None:
-        self.docs[path] = (content_type, body)
-
-
-def document_app() -> web.Application:
-    app = web.Application()
-    app[DOCS] = {}
-    app.router.add_get("/{tail:.*}", serve_doc)
-    return app
-
-
-@pytest.fixture
-async def dns() -> AsyncIterator[DNSServer]:
-    async with serve_dns({WEB_HOST: ["127.0.0.1"]}) as server:
-        yield server
-
-
-@pytest.fixture
-async def site(tmp_path: Path) -> AsyncIterator[Site]:
-    pki = TestPKI(tmp_path)
-    app = document_app()
-    async with serve_app(app, ssl_context=pki.server_context(WEB_HOST)) as srv:
-        yield Site(srv, app[DOCS], pki)
-
-
-def settings_for(tmp_path: Path, dns: DNSServer, site: Site) -> Settings:
-    return Settings(
-        data_dir=str(tmp_path / "data"),
-        fetch_ca_file=site.pki.ca_file,
-        fetch_nameservers=(f"{dns.address[0]}:{dns.address[1]}",),
-        unsafe_fetch_allow_private_networks=("127.0.0.0/8",),
-        fetch_total_timeout=2.0,
-        fetch_connect_timeout=1.0,
-    )
-
 
 @pytest.fixture
 async def plain(aiohttp_client: ClientFactory, tmp_path: Path) -> TestClient[Any, Any]:
     """The app without a registry (trust checks skipped), its clock at VERIFY_AT."""
     settings = Settings(data_dir=str(tmp_path / "data"))
     return await aiohttp_client(create_app(settings, clock=Clock(VERIFY_AT)))
-
-
-@dataclass
-class Trusted:
-    """An app over an initialised registry whose root accredited the accreditor."""
-
-    client: TestClient[Any, Any]
-    identity: RegistryIdentity
-    clock: Clock
-    site: Site
-
-    async def submit(self, signer: Any, **claims: Any) -> None:
-        claims.setdefault("iat", self.clock.iat)
-        jws = make_statement(signer, aud=str(self.identity.did), **claims)
-        resp = await self.client.post(
-            "/registry/v1/statements",
-            data=jws.encode(),
-            headers={"Content-Type": "application/jose"},
-        )
-        assert resp.status == 201, await resp.text()
-
-    async def accredit(self, issuer: str) -> None:
-        """The accreditor accredits ``issuer`` for Open Badges, from now on."""
-        await self.submit(
-            ACCREDITOR, sub=issuer, actions=("issue",), resources=(BADGE_TYPE,)
-        )
-
-    def check_answer(
-        self, report: dict[str, Any], name: str, at: str, *, authorized: bool
-    ) -> dict[str, Any]:
-        """The check's registryAnswer verifies and is bound to its query."""
-        check = result(report, name)
-        query = {
-            "type": "authorization",
-            "entity_id": report["issuer"]["id"],
-            "authority_id": ROOT.did,
-            "action": "issue",
-            "resource": check["resource"],
-            "context": {"time": at},
-        }
-        payload = verify_answer(
-            check["registryAnswer"],
-            public_key=self.identity.public_key,
-            now=self.clock.instant,
-            query=query,
-        )
-        assert payload["iss"] == str(self.identity.did)
-        assert payload["at"] == at
-        assert payload["answer"]["authorized"] is authorized
-        assert payload["answer"]["entity_id"] == report["issuer"]["id"]
-        return payload
-
-
-@pytest.fixture
-async def trusted(
-    aiohttp_client: ClientFactory, tmp_path: Path, dns: DNSServer, site: Site
-) -> Trusted:
-    data = tmp_path / "data"
-    identity = await init_registry(data)
-    clock = Clock()  # 2021-03-01, when the registry was created
-    app = create_app(settings_for(tmp_path, dns, site), clock=clock)
-    reg = Trusted(await aiohttp_client(app), identity, clock, site)
-    await reg.submit(
-        ROOT,
-        sub=ACCREDITOR.did,
-        actions=("issue", "accredit"),
-        resources=(BADGE_TYPE, "Diploma"),
-    )
-    return reg
 
 
 # -- the official vectors ---------------------------------------------------------
@@ -696,15 +560,17 @@ async def test_proof_by_another_issuers_key_fails_binding_even_if_valid(plain):
     ("index", "verified"), [(42, False), (41, True)], ids=["revoked", "not-revoked"]
 )
 async def test_status_list_bit_decides_status(
-    aiohttp_client, tmp_path, dns, site, index, verified
+    aiohttp_client, tmp_path, issuer_dns, issuer_site, index, verified
 ):
-    list_url = site.url(STATUS_LIST_PATH)
-    site.publish(
+    list_url = issuer_site.url(STATUS_LIST_PATH)
+    issuer_site.publish(
         STATUS_LIST_PATH,
         status_list_credential(ED25519_KEY, list_url, revoked=[42]),
         "application/vc+ld+json",
     )
-    app = create_app(settings_for(tmp_path, dns, site), clock=Clock(VERIFY_AT))
+    app = create_app(
+        settings_for(tmp_path, issuer_dns, issuer_site), clock=Clock(VERIFY_AT)
+    )
     client = await aiohttp_client(app)
 
     doc = eddsa_rdfc(credentialStatus=status_entry(list_url, index))
@@ -723,15 +589,17 @@ async def test_status_list_bit_decides_status(
 
 
 async def test_status_list_signed_by_someone_else_fails_status(
-    aiohttp_client, tmp_path, dns, site
+    aiohttp_client, tmp_path, issuer_dns, issuer_site
 ):
-    list_url = site.url(STATUS_LIST_PATH)
-    site.publish(
+    list_url = issuer_site.url(STATUS_LIST_PATH)
+    issuer_site.publish(
         STATUS_LIST_PATH,
         status_list_credential(ATTACKER, list_url),
         "application/vc+ld+json",
     )
-    app = create_app(settings_for(tmp_path, dns, site), clock=Clock(VERIFY_AT))
+    app = create_app(
+        settings_for(tmp_path, issuer_dns, issuer_site), clock=Clock(VERIFY_AT)
+    )
     client = await aiohttp_client(app)
     report = await post(client, eddsa_rdfc(credentialStatus=status_entry(list_url, 3)))
     assert failed(report) == {"status"}
@@ -998,17 +866,19 @@ def test_own_fixture_regenerates_byte_for_byte(name):
 
 
 async def test_forged_credential_cannot_make_the_server_fetch_its_status_list(
-    aiohttp_client, tmp_path, dns, site
+    aiohttp_client, tmp_path, issuer_dns, issuer_site
 ):
     # A credential whose proof fails names a status list URL: fetching it would
     # let anyone make the server send requests where they like.
-    list_url = site.url(STATUS_LIST_PATH)
-    site.publish(
+    list_url = issuer_site.url(STATUS_LIST_PATH)
+    issuer_site.publish(
         STATUS_LIST_PATH,
         status_list_credential(ED25519_KEY, list_url, revoked=[]),
         "application/vc+ld+json",
     )
-    app = create_app(settings_for(tmp_path, dns, site), clock=Clock(VERIFY_AT))
+    app = create_app(
+        settings_for(tmp_path, issuer_dns, issuer_site), clock=Clock(VERIFY_AT)
+    )
     client = await aiohttp_client(app)
     doc = eddsa_rdfc(credentialStatus=status_entry(list_url, 3))
     doc["credentialSubject"]["name"] = "Mallory"
@@ -1017,4 +887,4 @@ async def test_forged_credential_cannot_make_the_server_fetch_its_status_list(
 
     assert result(report, "proof")["status"] == "failed"
     assert result(report, "status")["status"] == "skipped"
-    assert site.server.requests == []
+    assert issuer_site.server.requests == []

@@ -57,7 +57,7 @@ class StaticDriver:
 
 
 EXAMPLE_DID = "did:example:alice"
-"""The DID the ``static_driver`` fixture (tests/conftest.py) knows, with ``SERVICES``."""
+"""The DID of the ``static_driver`` fixture (tests/conftest.py), with ``SERVICES``."""
 SERVICES = [
     {
         "id": "#files",
