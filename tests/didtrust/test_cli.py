@@ -4,32 +4,21 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
 import subprocess
-import sys
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 
 from didtrust import __version__
-
-ED25519_DID = "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK"
+from tests.helpers.fakes import ED25519_DID
+from tests.helpers.processes import didtrust, free_port, serving
 
 
 def run(
     *args: str, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "didtrust", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ, **(env or {})},
-        check=False,
-    )
+    return didtrust(*args, env={**os.environ, **(env or {})})
 
 
 def test_version():
@@ -108,64 +97,19 @@ def test_bad_setting_is_a_usage_error_not_a_traceback():
     assert "Traceback" not in out.stderr
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_ready(port: int, proc: subprocess.Popen[bytes], timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(f"server exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(
-                f"http://127.0.0.1:{port}/ready", timeout=1
-            ) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            time.sleep(0.1)
-    raise AssertionError("server did not become ready")
-
-
 @pytest.mark.parametrize("workers", [1, 2], ids=["one-worker", "two-workers"])
 def test_serve_answers_resolution_and_stops_cleanly(workers: int, tmp_path: Path):
-    port = free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "didtrust",
-            "serve",
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env={**os.environ, "DIDTRUST_DATA_DIR": str(tmp_path)},
-    )
-    try:
-        wait_ready(port, proc)
+    env = {**os.environ, "DIDTRUST_DATA_DIR": str(tmp_path)}
+    with serving("--workers", str(workers), env=env) as server:
         req = urllib.request.Request(
-            f"http://127.0.0.1:{port}/1.0/identifiers/{ED25519_DID}",
+            f"{server.url}/1.0/identifiers/{ED25519_DID}",
             headers={"Accept": "application/did+json"},
         )
         with urllib.request.urlopen(req, timeout=5) as resp:
             assert resp.status == 200
             assert json.loads(resp.read())["id"] == ED25519_DID
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            _out, err = proc.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            raise
-    assert proc.returncode == 0, err.decode()
-    assert b"Traceback" not in err
+    assert server.returncode == 0, server.stderr.decode()
+    assert b"Traceback" not in server.stderr
 
 
 def test_serve_with_an_exposed_registry_key_exits_with_a_message(tmp_path):

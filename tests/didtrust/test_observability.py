@@ -16,7 +16,6 @@ import subprocess
 import sys
 import textwrap
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
@@ -35,6 +34,8 @@ from didtrust.observability import (
 )
 from didtrust.settings import Settings
 from tests.helpers.clock import Clock
+from tests.helpers.metrics import scrape, value
+from tests.helpers.paths import REPO
 from tests.helpers.registry import (
     ACCREDITOR,
     ROOT,
@@ -44,7 +45,6 @@ from tests.helpers.registry import (
 
 BASE = "/1.0/identifiers/"
 ROUTE = "/1.0/identifiers/{identifier}"
-REPO = Path(__file__).resolve().parents[2]
 
 
 def instrumented(settings: Settings, **kwargs):
@@ -77,21 +77,6 @@ def log_lines() -> Iterator[io.StringIO]:
 
 def parsed(stream: io.StringIO) -> list[dict]:
     return [json.loads(line) for line in stream.getvalue().splitlines()]
-
-
-async def scrape(client) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
-    resp = await client.get("/metrics")
-    assert resp.status == 200
-    assert resp.headers["Content-Type"].startswith("text/plain")
-    samples = {}
-    for family in text_string_to_metric_families(await resp.text()):
-        for s in family.samples:
-            samples[s.name, tuple(sorted(s.labels.items()))] = s.value
-    return samples
-
-
-def value(samples, name: str, **labels: str) -> float:
-    return float(samples.get((name, tuple(sorted(labels.items()))), 0.0))
 
 
 # -- metrics -----------------------------------------------------------------

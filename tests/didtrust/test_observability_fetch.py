@@ -13,12 +13,14 @@ from aiohttp import web
 
 from didtrust.app import create_app
 from didtrust.settings import Settings
-from tests.didtrust.test_observability import scrape, value
-from tests.didtrust.test_web_e2e import HOST, did_for, document, get, settings_for
+from tests.helpers.did_web import did_for, get, web_document
 from tests.helpers.dns_server import serve_dns
 from tests.helpers.https_server import TestPKI, serve_app
+from tests.helpers.loopback import loopback_settings
+from tests.helpers.metrics import scrape, value
 from tests.helpers.verifier import eddsa_jcs
 
+HOST = "registrar.test"
 PRIVATE_HOST = "intranet.test"
 
 
@@ -49,9 +51,9 @@ async def test_fetches_timed_by_outcome_and_refusals_counted_by_reason(
     aiohttp_client, dns, site, tmp_path
 ):
     srv, docs, pki = site
-    did = did_for(srv)
-    docs["/.well-known/did.json"] = document(did)
-    client = await aiohttp_client(create_app(settings_for(dns, pki, tmp_path)))
+    did = did_for(srv, HOST)
+    docs["/.well-known/did.json"] = web_document(did)
+    client = await aiohttp_client(create_app(loopback_settings(dns, pki, tmp_path)))
 
     resp, _ = await get(client, did)
     assert resp.status == 200

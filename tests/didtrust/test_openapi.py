@@ -33,7 +33,6 @@ from yarl import URL
 
 from didtrust.apidocs import (
     curl_example,
-    load_openapi,
     openapi_routes,
     operations,
     render_docs,
@@ -41,12 +40,12 @@ from didtrust.apidocs import (
 from didtrust.app import create_app
 from didtrust.settings import Settings
 from tests.helpers.clock import Clock
+from tests.helpers.openapi import DOC, deref
 from tests.helpers.paths import VECTORS
 from tests.helpers.registry import ROOT, UNIVERSITY, init_registry
 
 ClientFactory = Callable[..., Awaitable[TestClient[Any, Any]]]
 
-DOC = load_openapi()
 DOC_URI = "urn:didtrust:openapi"
 DID_KEY = "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK"
 ID = f"/1.0/identifiers/{DID_KEY}"
@@ -185,17 +184,6 @@ def _absolute(schema: Any) -> Any:
     return schema
 
 
-def _deref(node: dict[str, Any]) -> dict[str, Any]:
-    ref = node.get("$ref")
-    if not isinstance(ref, str):
-        return node
-    target: Any = DOC
-    for part in ref.removeprefix("#/").split("/"):
-        target = target[part]
-    assert isinstance(target, dict)
-    return target
-
-
 async def assert_documented(
     resp: ClientResponse, path: str, method: str
 ) -> dict[str, Any] | None:
@@ -206,7 +194,7 @@ async def assert_documented(
     responses = DOC["paths"][path][method]["responses"]
     status = str(resp.status)
     assert status in responses, f"{method.upper()} {path}: status {status} undocumented"
-    response = _deref(responses[status])
+    response = deref(responses[status])
     content = response.get("content", {})
     raw = await resp.read()
     if not content:

@@ -20,14 +20,13 @@ from didtrust.app import create_app
 from didtrust.settings import Settings
 from registry.sqlite import SqliteStore
 from tests.helpers.clock import Clock
+from tests.helpers.paths import REPO
 from tests.helpers.registry import (
     ACCREDITOR,
     ROOT,
     init_registry,
     make_statement,
 )
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 def backup(data: Path, destination: Path) -> subprocess.CompletedProcess[str]:

@@ -16,9 +16,7 @@ from __future__ import annotations
 import base64
 import json
 import os
-import signal
 import subprocess
-import sys
 import urllib.error
 import urllib.request
 from datetime import UTC, datetime
@@ -30,7 +28,8 @@ from registry.checkpoint import NoteVerifier, open_checkpoint
 from registry.merkle import verify_inclusion
 from resolver.did import DID
 from resolver.keys import decode_multikey
-from tests.didtrust.test_cli import free_port, wait_ready
+from tests.helpers.processes import didtrust as run_didtrust
+from tests.helpers.processes import free_port, in_parallel, serving
 from tests.helpers.registry import ACCREDITOR, ROOT
 
 GOVERNANCE = b"# Accreditation rules\n\nThe board accredits universities.\n"
@@ -39,38 +38,10 @@ GOVERNANCE = b"# Accreditation rules\n\nThe board accredits universities.\n"
 def didtrust(
     *args: str, env: dict[str, str], check: bool = True
 ) -> subprocess.CompletedProcess[str]:
-    out = subprocess.run(
-        [sys.executable, "-m", "didtrust", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-        check=False,
-    )
+    out = run_didtrust(*args, env=env)
     if check:
         assert out.returncode == 0, out.stderr
     return out
-
-
-def in_parallel(
-    *commands: tuple[str, ...], env: dict[str, str]
-) -> list[tuple[int, str, str]]:
-    """Run several ``didtrust`` commands at once (start-up time dominates)."""
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-m", "didtrust", *args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
-        )
-        for args in commands
-    ]
-    results = []
-    for proc in procs:
-        out, err = proc.communicate(timeout=60)
-        results.append((proc.returncode, out, err))
-    return results
 
 
 def sign_command(
@@ -115,8 +86,8 @@ def test_worked_example(tmp_path: Path) -> None:
         ("key", "generate", "--out", str(work / "uni.pem"), "--type", "p-256"),
         env=env,
     )
-    assert [code for code, _, _ in keys] == [0, 0, 0], [err for _, _, err in keys]
-    ministry, board, uni = (json.loads(out) for _, out, _ in keys)
+    assert [k.returncode for k in keys] == [0, 0, 0], [k.stderr for k in keys]
+    ministry, board, uni = (json.loads(k.stdout) for k in keys)
     assert ministry["did"].startswith("did:key:z6Mk")
     assert uni["did"].startswith("did:key:zDna")
     assert board["kid"] == f"{board['did']}#{board['did'][8:]}"
@@ -157,16 +128,8 @@ def test_worked_example(tmp_path: Path) -> None:
     assert "Traceback" not in again.stderr
     assert key_file.read_bytes() == key_bytes
 
-    port = free_port()
-    server = f"http://127.0.0.1:{port}"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "didtrust", "serve", "--port", str(port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env=env,
-    )
-    try:
-        wait_ready(port, proc)
+    with serving(env=env) as served:
+        server = served.url
 
         # 2-3. The ministry accredits the board; the board, the university.
         board_args = {
@@ -197,7 +160,7 @@ def test_worked_example(tmp_path: Path) -> None:
             ),
             env=env,
         )
-        assert [code for code, _, _ in signed] == [0, 0], signed
+        assert [s.returncode for s in signed] == [0, 0], signed
         receipts = []
         for name in ("board.jws", "uni.jws"):
             out = didtrust(
@@ -273,15 +236,8 @@ def test_worked_example(tmp_path: Path) -> None:
         )
         assert payload["answer"]["authorized"] is True
         assert payload["at"] == "2021-06-30T00:00:00Z"
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            _out, err = proc.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            raise
-    assert proc.returncode == 0, err.decode()
-    assert b"Traceback" not in err
+    assert served.returncode == 0, served.stderr.decode()
+    assert b"Traceback" not in served.stderr
 
 
 def test_submit_to_a_server_that_is_not_there_exits_1(tmp_path: Path) -> None:
@@ -313,7 +269,7 @@ def test_key_and_statement_into_a_missing_directory_fail_cleanly(
         sign_command(key, ROOT.did, ACCREDITOR.did, {}, missing / "s.jws"),
         env={**os.environ, "DIDTRUST_DATA_DIR": str(tmp_path)},
     )
-    for code, _out, err in results:
-        assert code == 1, err
-        assert "No such file or directory" in err
-        assert "Traceback" not in err
+    for result in results:
+        assert result.returncode == 1, result.stderr
+        assert "No such file or directory" in result.stderr
+        assert "Traceback" not in result.stderr

@@ -12,10 +12,8 @@ import argparse
 import asyncio
 import json
 import os
-import signal
 import stat
 import subprocess
-import sys
 import time
 import urllib.request
 from datetime import UTC, datetime, timedelta
@@ -30,9 +28,9 @@ from registry.answers import sign_answer
 from registry.identity import RegistryIdentity
 from registry.models import parse_time
 from registry.statements import sign_statement
-from tests.didtrust.test_cli import free_port, wait_ready
 from tests.helpers.dns_server import serve_dns
 from tests.helpers.https_server import TestPKI, serve_app
+from tests.helpers.processes import didtrust, serving
 from tests.helpers.registry_answers import (
     BOARD,
     COLLEGE,
@@ -69,15 +67,7 @@ def home(tmp_path: Path) -> dict[str, str]:
 def cli(
     *args: str, env: dict[str, str], stdin: str | None = None
 ) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "didtrust", "registry", "verify", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ, **env},
-        input=stdin,
-        check=False,
-    )
+    return didtrust("registry", "verify", *args, env={**os.environ, **env}, stdin=stdin)
 
 
 def write(path: Path, answer: dict[str, Any] | str) -> str:
@@ -464,17 +454,6 @@ async def test_run_checks_answer_is_about_the_entity_asked(
 # -- against a real server ----------------------------------------------------------
 
 
-def didtrust(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "didtrust", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**os.environ, **env},
-        check=False,
-    )
-
-
 def submit(port: int, registry: str, by: Any, sub: Any, **fields: Any) -> None:
     claims = {
         "iss": by.did,
@@ -507,21 +486,14 @@ def test_cli_verifies_urls_from_a_live_registry_and_catches_rollback(
         "https://registry.example/governance",
         "--governance-sha256",
         "ab" * 32,
-        env=home,
+        env={**os.environ, **home},
     )
     assert init.returncode == 0, init.stderr
     registry = json.loads(init.stdout)["registry"]
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "didtrust", "serve", "--port", str(port)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        env={**os.environ, **home},
-    )
-    state = str(tmp_path / "checkpoints.json")
-    url = f"http://127.0.0.1:{port}/registry/v1/entities/{UNI.did}"
-    try:
-        wait_ready(port, server)
+    with serving(env={**os.environ, **home}) as server:
+        port = server.port
+        state = str(tmp_path / "checkpoints.json")
+        url = f"http://127.0.0.1:{port}/registry/v1/entities/{UNI.did}"
         submit(
             port,
             registry,
@@ -568,10 +540,3 @@ def test_cli_verifies_urls_from_a_live_registry_and_catches_rollback(
         assert "rolled back: checkpoint size 3 is smaller than size 4" in (
             rolled_back.stderr
         )
-    finally:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.communicate(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            raise

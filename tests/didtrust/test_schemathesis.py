@@ -37,10 +37,8 @@ from __future__ import annotations
 import copy
 import json
 import os
-import signal
 import socket
 import subprocess
-import sys
 import threading
 import time
 import urllib.request
@@ -62,12 +60,12 @@ from schemathesis import GenerationMode
 from schemathesis.core.failures import FailureGroup
 from schemathesis.specs.openapi.schemas import OpenApiSchema
 
-from didtrust.apidocs import load_openapi, operations
-from tests.didtrust.test_cli import free_port, wait_ready
-from tests.didtrust.test_openapi import _deref
+from didtrust.apidocs import operations
+from tests.helpers.openapi import DOC, deref
+from tests.helpers.processes import didtrust as run_didtrust
+from tests.helpers.processes import serving
 from tests.helpers.registry import ACCREDITOR, ROOT, UNIVERSITY, make_statement
 
-DOC = load_openapi()
 OPERATIONS = [(path, method) for path, method, _op in operations(DOC)]
 
 EXAMPLES = 80
@@ -185,14 +183,7 @@ def server_env(data: Path, dns_port: int) -> dict[str, str]:
 
 
 def didtrust(*args: str, env: dict[str, str]) -> str:
-    out = subprocess.run(
-        [sys.executable, "-m", "didtrust", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env=env,
-        check=False,
-    )
+    out = run_didtrust(*args, env=env)
     assert out.returncode == 0, out.stderr
     return out.stdout
 
@@ -245,54 +236,39 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
             env=env,
         )
     )
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "didtrust", "serve", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env=env,
-    )
     try:
-        wait_ready(port, proc)
-        url = f"http://127.0.0.1:{port}"
-        registry = created["registry"]
-        now = int(time.time())
-        # The root accredits an accreditor, which accredits a university: the
-        # entity, entries and proof routes then have something to answer with.
-        submit(
-            url,
-            make_statement(
-                ROOT,
-                aud=registry,
-                sub=ACCREDITOR.did,
-                iat=now,
-                actions=("issue", "accredit"),
-                resources=("UniversityDegreeCredential",),
-            ),
-        )
-        submit(
-            url,
-            make_statement(
-                ACCREDITOR,
-                aud=registry,
-                sub=UNIVERSITY.did,
-                iat=now,
-                resources=("UniversityDegreeCredential",),
-            ),
-        )
-        yield Server(url=url, registry=registry, proc=proc)
+        with serving(env=env, stop_timeout=30) as served:
+            url = served.url
+            registry = created["registry"]
+            now = int(time.time())
+            # The root accredits an accreditor, which accredits a university: the
+            # entity, entries and proof routes then have something to answer with.
+            submit(
+                url,
+                make_statement(
+                    ROOT,
+                    aud=registry,
+                    sub=ACCREDITOR.did,
+                    iat=now,
+                    actions=("issue", "accredit"),
+                    resources=("UniversityDegreeCredential",),
+                ),
+            )
+            submit(
+                url,
+                make_statement(
+                    ACCREDITOR,
+                    aud=registry,
+                    sub=UNIVERSITY.did,
+                    iat=now,
+                    resources=("UniversityDegreeCredential",),
+                ),
+            )
+            yield Server(url=url, registry=registry, proc=served.proc)
     finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            _out, err = proc.communicate(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.communicate()
-            raise
-        finally:
-            dns_server.close()
-    assert proc.returncode == 0, err.decode()
-    errors = server_errors(err.decode())
+        dns_server.close()
+    assert served.returncode == 0, served.stderr.decode()
+    errors = server_errors(served.stderr.decode())
     assert not errors, "\n".join(errors)
 
 
@@ -330,7 +306,7 @@ def header_examples(path: str, method: str) -> list[dict[str, str]]:
     """
     out = []
     for raw in DOC["paths"][path][method].get("parameters", []):
-        param = _deref(raw)
+        param = deref(raw)
         if param["in"] == "header":
             for value in param.get("schema", {}).get("examples", []):
                 out.append({param["name"]: value})
@@ -339,8 +315,8 @@ def header_examples(path: str, method: str) -> list[dict[str, str]]:
 
 def assert_jwt_conforms(path: str, method: str, status: int, text: str) -> None:
     """An ``application/jwt`` answer validates against its documented schema."""
-    response = _deref(DOC["paths"][path][method]["responses"][str(status)])
-    schema = _deref(response["content"]["application/jwt"]["schema"])
+    response = deref(DOC["paths"][path][method]["responses"][str(status)])
+    schema = deref(response["content"]["application/jwt"]["schema"])
     errors = [e.message for e in Draft202012Validator(schema).iter_errors(text)]
     assert not errors, f"{method.upper()} {path} {status} application/jwt: {errors}"
 

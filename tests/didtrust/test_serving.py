@@ -23,7 +23,8 @@ from pathlib import Path
 import pytest
 
 from didtrust.serving import RepeatFilter, connection_cap
-from tests.didtrust.test_cli import ED25519_DID, free_port, wait_ready
+from tests.helpers.fakes import ED25519_DID
+from tests.helpers.processes import free_port, wait_ready
 
 
 @contextlib.contextmanager

@@ -40,9 +40,10 @@ import pytest
 from aiohttp import web
 from yarl import URL
 
-from tests.didtrust.test_cli import free_port
+from tests.helpers.did_web import web_document
 from tests.helpers.dns_server import serve_dns
 from tests.helpers.https_server import TestPKI, serve_app
+from tests.helpers.processes import free_port
 from tests.helpers.registry import ACCREDITOR, ROOT, make_statement
 
 HOST = "authority.test"
@@ -78,22 +79,6 @@ class DocServer:
                 await self.changed.wait()
 
 
-def web_document(did: str, multikey: str) -> dict[str, Any]:
-    return {
-        "@context": ["https://www.w3.org/ns/did/v1"],
-        "id": did,
-        "verificationMethod": [
-            {
-                "id": f"{did}#k1",
-                "type": "Multikey",
-                "controller": did,
-                "publicKeyMultibase": multikey,
-            }
-        ],
-        "assertionMethod": [f"{did}#k1"],
-    }
-
-
 class Site:
     def __init__(self, port: int, docs: DocServer, pki: TestPKI, dns: Any) -> None:
         self.port = port
@@ -105,7 +90,9 @@ class Site:
         """A did:web on the site, whose document is held until ``release``."""
         did = ":".join([f"did:web:{HOST}%3A{self.port}", *path])
         url_path = "/" + "/".join(path) + "/did.json"
-        self.docs.docs[url_path] = web_document(did, ACCREDITOR.did[len("did:key:") :])
+        self.docs.docs[url_path] = web_document(
+            did, ACCREDITOR.did[len("did:key:") :], absolute_refs=True
+        )
         self.docs.slow.add(url_path)
         return did
 

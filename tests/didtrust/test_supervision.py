@@ -26,7 +26,8 @@ import pytest
 
 from didtrust import supervisor as supervision
 from didtrust.supervisor import PortInUseError, Supervisor, check_port_free
-from tests.didtrust.test_cli import ED25519_DID, free_port, wait_ready
+from tests.helpers.fakes import ED25519_DID
+from tests.helpers.processes import free_port, wait_ready
 
 SERVE = (sys.executable, "-m", "didtrust", "serve")
 

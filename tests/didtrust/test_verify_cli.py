@@ -13,8 +13,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import subprocess
-import sys
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -27,6 +25,7 @@ from didtrust.app import create_app
 from didtrust.settings import Settings
 from registry.answers import verify_answer
 from registry.identity import RegistryIdentity
+from tests.helpers import processes
 from tests.helpers.clock import Clock
 from tests.helpers.issuers import ED25519_JWK, ED25519_KEY, P256_KEY
 from tests.helpers.paths import VECTORS
@@ -79,22 +78,8 @@ def in_parallel(
     *commands: tuple[str, ...], env: dict[str, str], stdin: str | None = None
 ) -> list[Run]:
     """Run several ``didtrust`` commands at once and wait for them all."""
-    procs = [
-        subprocess.Popen(
-            [sys.executable, "-m", "didtrust", *args],
-            stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
-        )
-        for args in commands
-    ]
-    runs = []
-    for proc in procs:
-        out, err = proc.communicate(stdin, timeout=60)
-        runs.append(Run(proc.returncode, out, err))
-    return runs
+    runs = processes.in_parallel(*commands, env=env, stdin=stdin)
+    return [Run(r.returncode, r.stdout, r.stderr) for r in runs]
 
 
 def marks(run: Run) -> dict[str, set[str]]:

@@ -11,17 +11,16 @@ import json
 
 import pytest
 from aiohttp import web
-from yarl import URL
 
 from didtrust.app import create_app
-from didtrust.settings import Settings
+from tests.helpers.did_web import did_for, get, web_document
 from tests.helpers.dns_server import serve_dns
 from tests.helpers.https_server import TestPKI, serve_app
+from tests.helpers.loopback import loopback_settings
 
 HOST = "registrar.test"
 DOCS = web.AppKey("docs", dict)
 ERR = "https://www.w3.org/ns/did#"
-MULTIKEY = "z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK"
 
 
 async def serve_doc(request: web.Request) -> web.StreamResponse:
@@ -53,59 +52,17 @@ async def site(tmp_path):
         yield srv, app[DOCS], pki
 
 
-def did_for(srv) -> str:
-    return f"did:web:{HOST}%3A{srv.port}"
-
-
-def document(did: str) -> dict:
-    return {
-        "@context": ["https://www.w3.org/ns/did/v1"],
-        "id": did,
-        "verificationMethod": [
-            {
-                "id": f"{did}#k1",
-                "type": "Multikey",
-                "controller": did,
-                "publicKeyMultibase": MULTIKEY,
-            }
-        ],
-        "assertionMethod": ["#k1"],
-    }
-
-
-def settings_for(dns, pki, tmp_path, **overrides) -> Settings:
-    values = {
-        "data_dir": str(tmp_path / "data"),
-        "fetch_ca_file": pki.ca_file,
-        "fetch_nameservers": (f"{dns.address[0]}:{dns.address[1]}",),
-        "unsafe_fetch_allow_private_networks": ("127.0.0.0/8",),
-        "fetch_total_timeout": 2.0,
-        "fetch_connect_timeout": 1.0,
-    }
-    values.update(overrides)
-    return Settings(**values)
-
-
-async def get(client, identifier: str, **kwargs):
-    url = URL(
-        str(client.make_url("/")).rstrip("/") + "/1.0/identifiers/" + identifier,
-        encoded=True,
-    )
-    resp = await client.session.get(url, **kwargs)
-    return resp, json.loads(await resp.read())
-
-
 async def test_did_web_resolves_and_second_answer_comes_from_cache(
     aiohttp_client, dns, site, tmp_path
 ):
     srv, docs, pki = site
-    did = did_for(srv)
+    did = did_for(srv, HOST)
     docs["/.well-known/did.json"] = (
         200,
-        document(did),
+        web_document(did),
         {"Cache-Control": "max-age=600"},
     )
-    client = await aiohttp_client(create_app(settings_for(dns, pki, tmp_path)))
+    client = await aiohttp_client(create_app(loopback_settings(dns, pki, tmp_path)))
 
     resp, body = await get(client, did)
     assert resp.status == 200, body
@@ -128,9 +85,9 @@ async def test_thousand_concurrent_requests_make_one_upstream_fetch(
     aiohttp_client, dns, site, tmp_path
 ):
     srv, docs, pki = site
-    did = did_for(srv) + ":campus"
-    docs["/campus/did.json"] = (200, document(did), {})
-    client = await aiohttp_client(create_app(settings_for(dns, pki, tmp_path)))
+    did = did_for(srv, HOST) + ":campus"
+    docs["/campus/did.json"] = (200, web_document(did), {})
+    client = await aiohttp_client(create_app(loopback_settings(dns, pki, tmp_path)))
     results = await asyncio.gather(*(get(client, did) for _ in range(1000)))
     assert all(resp.status == 200 for resp, _ in results)
     assert srv.requests == ["/campus/did.json"]
@@ -140,9 +97,11 @@ async def test_loopback_is_refused_without_the_unsafe_setting(
     aiohttp_client, dns, site, tmp_path
 ):
     srv, docs, pki = site
-    did = did_for(srv)
-    docs["/.well-known/did.json"] = (200, document(did), {})
-    settings = settings_for(dns, pki, tmp_path, unsafe_fetch_allow_private_networks=())
+    did = did_for(srv, HOST)
+    docs["/.well-known/did.json"] = (200, web_document(did), {})
+    settings = loopback_settings(
+        dns, pki, tmp_path, unsafe_fetch_allow_private_networks=()
+    )
     client = await aiohttp_client(create_app(settings))
     resp, body = await get(client, did)
     assert resp.status == 500
@@ -165,11 +124,11 @@ async def test_upstream_failures_map_to_resolution_errors(
     aiohttp_client, dns, site, tmp_path, status, body, http_status, error_type
 ):
     srv, docs, pki = site
-    did = did_for(srv)
+    did = did_for(srv, HOST)
     if body == "FOREIGN":
-        body = document("did:web:attacker.test")
+        body = web_document("did:web:attacker.test")
     docs["/.well-known/did.json"] = (status, body, {})
-    client = await aiohttp_client(create_app(settings_for(dns, pki, tmp_path)))
+    client = await aiohttp_client(create_app(loopback_settings(dns, pki, tmp_path)))
     resp, answer = await get(client, did)
     assert resp.status == http_status
     assert answer["didResolutionMetadata"]["error"]["type"] == ERR + error_type
@@ -177,9 +136,9 @@ async def test_upstream_failures_map_to_resolution_errors(
 
 async def test_gone_document_is_410_deactivated(aiohttp_client, dns, site, tmp_path):
     srv, docs, pki = site
-    did = did_for(srv)
+    did = did_for(srv, HOST)
     docs["/.well-known/did.json"] = (410, {}, {})
-    client = await aiohttp_client(create_app(settings_for(dns, pki, tmp_path)))
+    client = await aiohttp_client(create_app(loopback_settings(dns, pki, tmp_path)))
     resp, body = await get(client, did)
     assert resp.status == 410
     assert body["didDocumentMetadata"]["deactivated"] is True
@@ -189,9 +148,13 @@ async def test_stale_if_error_serves_the_last_good_document_marked_stale(
     aiohttp_client, dns, site, tmp_path
 ):
     srv, docs, pki = site
-    did = did_for(srv)
-    docs["/.well-known/did.json"] = (200, document(did), {"Cache-Control": "max-age=1"})
-    settings = settings_for(
+    did = did_for(srv, HOST)
+    docs["/.well-known/did.json"] = (
+        200,
+        web_document(did),
+        {"Cache-Control": "max-age=1"},
+    )
+    settings = loopback_settings(
         dns,
         pki,
         tmp_path,

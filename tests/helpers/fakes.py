@@ -67,6 +67,8 @@ SERVICES = [
 ]
 
 MULTIKEY = "z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK"
+ED25519_DID = f"did:key:{MULTIKEY}"
+"""A did:key that resolves with the built-in drivers (an Ed25519 key)."""
 
 
 def example_document(
@@ -94,6 +96,7 @@ def example_document(
 
 
 __all__ = [
+    "ED25519_DID",
     "EXAMPLE_DID",
     "SERVICES",
     "ResolutionError",

@@ -27,6 +27,7 @@ from registry.identity import RegistryIdentity
 from tests.helpers.clock import Clock
 from tests.helpers.dns_server import DNSServer, serve_dns
 from tests.helpers.https_server import LocalServer, TestPKI, serve_app
+from tests.helpers.loopback import loopback_settings
 from tests.helpers.registry import (
     ACCREDITOR,
     ROOT,
@@ -97,14 +98,8 @@ async def serve_issuer(tmp_path: Path) -> AsyncIterator[tuple[DNSServer, Site]]:
 
 
 def settings_for(tmp_path: Path, dns: DNSServer, site: Site) -> Settings:
-    return Settings(
-        data_dir=str(tmp_path / "data"),
-        fetch_ca_file=site.pki.ca_file,
-        fetch_nameservers=(f"{dns.address[0]}:{dns.address[1]}",),
-        unsafe_fetch_allow_private_networks=("127.0.0.0/8",),
-        fetch_total_timeout=2.0,
-        fetch_connect_timeout=1.0,
-    )
+    """The app's settings for fetching from ``site`` (loopback, test CA and DNS)."""
+    return loopback_settings(dns, site.pki, tmp_path)
 
 
 @dataclass

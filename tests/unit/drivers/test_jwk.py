@@ -5,7 +5,6 @@ from __future__ import annotations
 import base64
 import json
 import string
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -33,9 +32,10 @@ from resolver.errors import (
 )
 from resolver.models import ResolutionOptions
 from tests.helpers.encoding import b64
+from tests.helpers.paths import VECTORS
 
-VECTORS = Path(__file__).parents[2] / "vectors" / "did-jwk" / "spec-examples.json"
-SPEC_EXAMPLES: dict[str, dict[str, Any]] = json.loads(VECTORS.read_text("utf-8"))
+SPEC_FILE = VECTORS / "did-jwk" / "spec-examples.json"
+SPEC_EXAMPLES: dict[str, dict[str, Any]] = json.loads(SPEC_FILE.read_text("utf-8"))
 
 SIGNING = [
     "assertionMethod",

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
@@ -32,8 +31,9 @@ from resolver.errors import (
 )
 from resolver.keys import KEY_CODECS, decode_multikey, encode_multibase, encode_varint
 from resolver.models import ResolutionOptions
+from tests.helpers.paths import VECTORS
 
-VECTORS = Path(__file__).parents[2] / "vectors" / "did-key"
+DID_KEY = VECTORS / "did-key"
 SIGNING = (
     "authentication",
     "assertionMethod",
@@ -51,7 +51,7 @@ G1G2_PREFIX = "did:key:z5TcCmGLu7Hr"
 
 
 def load(name: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((VECTORS / name).read_text())
+    data: dict[str, Any] = json.loads((DID_KEY / name).read_text())
     if list(data) == ["didDocument"]:  # x25519.json nests its DIDs one level down
         data = data["didDocument"]
     return data
@@ -64,7 +64,7 @@ def vector_document(entry: dict[str, Any]) -> dict[str, Any]:
 
 def vector_cases() -> list[Any]:
     cases = []
-    for name in sorted(p.name for p in VECTORS.glob("*.json")):
+    for name in sorted(p.name for p in DID_KEY.glob("*.json")):
         for did, entry in load(name).items():
             if not did.startswith(G1G2_PREFIX):  # combined BLS type: unsupported
                 cases.append(pytest.param(did, entry, id=f"{name}:{did[8:20]}"))
@@ -511,7 +511,7 @@ async def test_key_every_example_did_resolves(did):
 @pytest.mark.parametrize("did", KeyDriver.example_dids, ids=_example_ids())
 def test_key_example_dids_come_from_the_vectors(did):
     known = set()
-    for name in (p.name for p in VECTORS.glob("*.json")):
+    for name in (p.name for p in DID_KEY.glob("*.json")):
         for vector_did, entry in load(name).items():
             known.add(vector_did)
             for method in vector_document(entry)["verificationMethod"]:

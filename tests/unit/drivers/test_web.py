@@ -8,8 +8,6 @@ test that leaves it off checks that loopback is refused.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
-import ipaddress
 import json
 import re
 from datetime import UTC, datetime
@@ -28,10 +26,11 @@ from resolver.errors import (
     InvalidDIDError,
     NotFoundError,
 )
-from resolver.fetch import Fetcher, FetchPolicy
+from resolver.fetch import Fetcher
 from resolver.models import ResolutionOptions
-from tests.helpers.dns_server import DNSServer, serve_dns
+from tests.helpers.dns_server import serve_dns
 from tests.helpers.https_server import LocalServer, TestPKI, serve_app
+from tests.helpers.loopback import loopback_policy
 
 # --- did_to_url (pure) --------------------------------------------------------------
 
@@ -116,7 +115,6 @@ def test_did_to_url_rejects(did, message):
 
 # --- the driver against a local HTTPS server ------------------------------------
 
-LOOPBACK = frozenset({ipaddress.ip_network("127.0.0.0/8")})
 HOST = "uni.test"
 KEY = "z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK"
 DOCS = web.AppKey("docs", dict)
@@ -180,20 +178,9 @@ async def site(pki):
         yield srv, app[DOCS]
 
 
-def base_policy(dns: DNSServer, pki: TestPKI, **overrides: Any) -> FetchPolicy:
-    policy = FetchPolicy(
-        ca_file=pki.ca_file,
-        nameservers=(dns.address,),
-        connect_timeout=1.0,
-        total_timeout=2.0,
-        unsafe_allow_private_networks=LOOPBACK,
-    )
-    return dataclasses.replace(policy, **overrides)
-
-
 @pytest.fixture
 async def driver(dns, pki):
-    async with Fetcher.open(base_policy(dns, pki)) as fetcher:
+    async with Fetcher.open(loopback_policy(dns, pki)) as fetcher:
         yield WebDriver(fetcher)
 
 
@@ -351,7 +338,7 @@ async def test_web_driver_reports_server_errors_as_internal(driver, site, code):
 async def test_web_driver_times_out_on_slowloris_server(dns, pki, site):
     server, docs = site
     docs["/.well-known/did.json"] = (200, "trickle", {})
-    async with Fetcher.open(base_policy(dns, pki, total_timeout=0.5)) as fetcher:
+    async with Fetcher.open(loopback_policy(dns, pki, total_timeout=0.5)) as fetcher:
         with pytest.raises(FetchError, match="timed out") as info:
             await WebDriver(fetcher).resolve(web_did(server), OPTIONS)
     assert info.value.error_type == "INTERNAL_ERROR"
@@ -361,7 +348,7 @@ async def test_web_driver_reports_tls_failure_as_internal(dns, pki, site, tmp_pa
     server, _ = site
     (tmp_path / "other").mkdir()
     other_ca = TestPKI(tmp_path / "other").ca_file
-    async with Fetcher.open(base_policy(dns, pki, ca_file=other_ca)) as fetcher:
+    async with Fetcher.open(loopback_policy(dns, pki, ca_file=other_ca)) as fetcher:
         with pytest.raises(FetchError, match="tls failed") as info:
             await WebDriver(fetcher).resolve(web_did(server), OPTIONS)
     assert info.value.error_type == "INTERNAL_ERROR"
@@ -372,7 +359,7 @@ async def test_web_driver_refuses_loopback_without_the_unsafe_setting(dns, pki, 
     server, docs = site
     did = web_did(server)
     docs["/.well-known/did.json"] = (200, did_doc(did), {})
-    strict = base_policy(dns, pki, unsafe_allow_private_networks=frozenset())
+    strict = loopback_policy(dns, pki, unsafe_allow_private_networks=frozenset())
     async with Fetcher.open(strict) as fetcher:
         with pytest.raises(FetchRefusedError, match="loopback") as info:
             await WebDriver(fetcher).resolve(did, OPTIONS)
@@ -404,7 +391,7 @@ async def test_web_driver_rejects_ip_literal_did_before_fetching(driver, dns):
     ],
 )
 async def test_web_driver_checks_ttl_bounds(dns, pki, bounds, ok):
-    async with Fetcher.open(base_policy(dns, pki)) as fetcher:
+    async with Fetcher.open(loopback_policy(dns, pki)) as fetcher:
         if ok:
             WebDriver(fetcher, **bounds)
         else:

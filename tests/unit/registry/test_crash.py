@@ -29,8 +29,8 @@ from pathlib import Path
 
 from registry.sqlite import SqliteStore
 from tests.helpers.log_check import check_log_file
+from tests.helpers.paths import REPO
 
-REPO = Path(__file__).resolve().parents[3]
 ROUNDS = 8
 START_TIMEOUT = 20.0  # seconds for a child to import and open the store
 ACKED = re.compile(rb"^acked (\d+)$", re.MULTILINE)

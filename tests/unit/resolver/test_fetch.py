@@ -8,7 +8,6 @@ which never connects.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import gzip
 import ipaddress
 import json
@@ -39,8 +38,9 @@ from resolver.fetch import (
 )
 from tests.helpers.dns_server import DNSServer, serve_dns
 from tests.helpers.https_server import TestPKI, serve_app
+from tests.helpers.loopback import LOOPBACK
+from tests.helpers.loopback import loopback_policy as policy
 
-LOOPBACK = frozenset({ipaddress.ip_network("127.0.0.0/8")})
 DNS_KEY = web.AppKey("dns", DNSServer)
 DOC = {"id": "did:web:did.test", "nested": {"list": [1, 2, 3]}}
 
@@ -170,18 +170,6 @@ async def server(dns, pki):
     ctx = pki.server_context("did.test", "metadata.test")
     async with serve_app(make_app(dns), ssl_context=ctx) as srv:
         yield srv
-
-
-def policy(dns: DNSServer, pki: TestPKI, **overrides: Any) -> FetchPolicy:
-    """A policy for the loopback test servers: test CA, test DNS, loopback allowed."""
-    base = FetchPolicy(
-        ca_file=pki.ca_file,
-        nameservers=(dns.address,),
-        connect_timeout=1.0,
-        total_timeout=2.0,
-        unsafe_allow_private_networks=LOOPBACK,
-    )
-    return dataclasses.replace(base, **overrides)
 
 
 async def fetch(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 from typing import Any
 
 import base58
@@ -43,8 +42,9 @@ from resolver.keys import (
     public_key_from_raw,
 )
 from tests.helpers.encoding import unb64
+from tests.helpers.paths import VECTORS
 
-VECTORS = Path(__file__).parents[2] / "vectors" / "did-key"
+DID_KEY = VECTORS / "did-key"
 G1G2_DID = (
     "did:key:z5TcCmGLu7HrkT5FTnejDTKcH11LPMQLXMPHTRyzY4KdRvqpPLprH7s1ddWFD38cAkZo"
     "iDtofUmJVZyEweUTfwjG5H3znk3ir4tzmuDBUSNbNQ7U6jJqj5bkQLKRaQB1bpFJKGLEq3EBwsfP"
@@ -61,7 +61,7 @@ NIST_PREFIX_TYPE = {"zDn": "p256-pub", "z82": "p384-pub", "z2J": "p521-pub"}
 
 
 def load(name: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((VECTORS / name).read_text())
+    data: dict[str, Any] = json.loads((DID_KEY / name).read_text())
     if list(data) == ["didDocument"]:  # x25519.json nests its DIDs one level down
         data = data["didDocument"]
     return data
@@ -70,7 +70,7 @@ def load(name: str) -> dict[str, Any]:
 def vector_cases() -> list[Any]:
     """Every supported did:key of the vectors, with the key material they show."""
     cases = []
-    for name in sorted(p.name for p in VECTORS.glob("*.json")):
+    for name in sorted(p.name for p in DID_KEY.glob("*.json")):
         for did, entry in load(name).items():
             if did == G1G2_DID:
                 continue  # an unsupported combined type, tested on its own

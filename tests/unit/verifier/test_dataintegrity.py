@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, ed25519, x25519
 from resolver.jwk import validate_public_jwk
 from resolver.keys import decode_multikey, decode_varint, encode_multikey
 from tests.helpers.encoding import b64
+from tests.helpers.paths import VECTORS
 from verifier.dataintegrity import (
     CRYPTOSUITES,
     ED25519_2020_CONTEXT,
@@ -47,7 +48,6 @@ from verifier.errors import (
     UnsupportedCryptosuiteError,
 )
 
-VECTORS = Path(__file__).resolve().parents[2] / "vectors"
 EDDSA = VECTORS / "vc-di-eddsa"
 ECDSA = VECTORS / "vc-di-ecdsa"
 
