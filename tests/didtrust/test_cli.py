@@ -14,6 +14,8 @@ from didtrust import __version__
 from tests.helpers.fakes import ED25519_DID
 from tests.helpers.processes import didtrust, free_port, serving
 
+pytestmark = pytest.mark.slow  # each test runs ``didtrust`` as a child process
+
 
 def run(
     *args: str, env: dict[str, str] | None = None

@@ -191,6 +191,7 @@ MULTIPROCESS_WORKER = textwrap.dedent(
 )
 
 
+@pytest.mark.slow  # runs worker child processes
 async def test_several_workers_add_up_in_multiprocess_mode(tmp_path):
     metrics_dir = tmp_path / "metrics"
     metrics_dir.mkdir()

@@ -31,6 +31,8 @@ from tests.helpers.registry import ACCREDITOR, ROOT
 from tests.helpers.verifier import BADGE_TYPE, eddsa_jcs, vc_jwt
 from tests.helpers.verify_app import VERIFY_AT, Trusted
 
+pytestmark = pytest.mark.slow  # drives a real browser (chromium, through Playwright)
+
 CHROMIUM = Path(os.environ.get("DIDTRUST_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = [
     # As root in a container there is no user namespace for the sandbox.

@@ -28,6 +28,10 @@ from tests.helpers.registry import (
     make_statement,
 )
 
+pytestmark = (
+    pytest.mark.slow
+)  # each test runs ``didtrust registry backup`` as a child process
+
 
 def backup(data: Path, destination: Path) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "DIDTRUST_DATA_DIR": str(data)}

@@ -23,6 +23,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from registry.answers import verify_answer
 from registry.checkpoint import NoteVerifier, open_checkpoint
 from registry.merkle import verify_inclusion
@@ -31,6 +33,8 @@ from resolver.keys import decode_multikey
 from tests.helpers.processes import didtrust as run_didtrust
 from tests.helpers.processes import free_port, in_parallel, serving
 from tests.helpers.registry import ACCREDITOR, ROOT
+
+pytestmark = pytest.mark.slow  # each test runs ``didtrust`` as a child process
 
 GOVERNANCE = b"# Accreditation rules\n\nThe board accredits universities.\n"
 

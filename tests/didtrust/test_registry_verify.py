@@ -96,6 +96,7 @@ def fresh_jws(answer: dict[str, Any], *, evaluated: datetime | None = None) -> s
 # -- answers from files -----------------------------------------------------------
 
 
+@pytest.mark.slow  # runs ``didtrust registry verify`` as a child process
 def test_cli_verifies_answer_file_and_remembers_checkpoint(
     world: World, tmp_path: Path, home: dict[str, str]
 ) -> None:
@@ -113,6 +114,7 @@ def test_cli_verifies_answer_file_and_remembers_checkpoint(
     assert json.loads(state.read_text())[world.did]["size"] == 5
 
 
+@pytest.mark.slow  # runs ``didtrust registry verify`` as a child process
 def test_cli_prints_json_report_for_signed_answer(
     world: World, tmp_path: Path, home: dict[str, str]
 ) -> None:
@@ -131,6 +133,7 @@ def test_cli_prints_json_report_for_signed_answer(
     assert statuses["consistency"] == "skipped"  # the first checkpoint seen
 
 
+@pytest.mark.slow  # runs ``didtrust registry verify`` as a child process
 def test_cli_reads_answer_from_stdin(
     world: World, tmp_path: Path, home: dict[str, str]
 ) -> None:
@@ -148,6 +151,7 @@ def test_cli_reads_answer_from_stdin(
     assert "the statements prove it" in out.stdout
 
 
+@pytest.mark.slow  # runs ``didtrust registry verify`` as a child process
 def test_cli_keeps_state_in_xdg_config_home_by_default(
     world: World, tmp_path: Path, home: dict[str, str]
 ) -> None:
@@ -181,6 +185,7 @@ def test_default_state_path_falls_back_to_home_config() -> None:
     ],
     ids=["lying-status", "truncated-proof"],
 )
+@pytest.mark.slow  # runs ``didtrust registry verify`` as a child process
 def test_cli_not_verified_exits_1(
     world: World, tmp_path: Path, home: dict[str, str], mangle: Any, says: str
 ) -> None:
@@ -195,6 +200,7 @@ def test_cli_not_verified_exits_1(
     assert not state.exists()
 
 
+@pytest.mark.slow  # runs ``didtrust registry verify`` as a child process
 def test_cli_rejects_expired_signed_answer(
     world: World, tmp_path: Path, home: dict[str, str]
 ) -> None:
@@ -206,6 +212,7 @@ def test_cli_rejects_expired_signed_answer(
     assert "\u2717 signed answer: signed answer has expired" in out.stdout
 
 
+@pytest.mark.slow  # runs ``didtrust registry verify`` as a child process
 def test_cli_rejects_answer_of_another_registry(
     world: World, tmp_path: Path, home: dict[str, str]
 ) -> None:
@@ -220,6 +227,7 @@ def test_cli_rejects_answer_of_another_registry(
 # -- history ------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # runs ``didtrust registry verify`` as a child process
 def test_cli_exit_3_on_rollback(
     world: World, tmp_path: Path, home: dict[str, str]
 ) -> None:
@@ -234,6 +242,7 @@ def test_cli_exit_3_on_rollback(
     assert json.loads(Path(state).read_text())[world.did]["size"] == 6
 
 
+@pytest.mark.slow  # runs ``didtrust registry verify`` as a child process
 def test_cli_exit_3_on_fork(world: World, tmp_path: Path, home: dict[str, str]) -> None:
     state = str(tmp_path / "checkpoints.json")
     args = ("--registry", world.did, "--state", state)
@@ -246,6 +255,7 @@ def test_cli_exit_3_on_fork(world: World, tmp_path: Path, home: dict[str, str]) 
     assert kept["note"] == world.entity5["evidence"]["checkpoint"]
 
 
+@pytest.mark.slow  # runs ``didtrust registry verify`` as a child process
 def test_cli_offline_demands_consistency_proof(
     world: World, tmp_path: Path, home: dict[str, str]
 ) -> None:
@@ -298,6 +308,7 @@ def test_cli_offline_demands_consistency_proof(
         "offline-with-server",
     ],
 )
+@pytest.mark.slow  # runs ``didtrust registry verify`` as a child process
 def test_cli_usage_errors_exit_2(
     world: World, tmp_path: Path, home: dict[str, str], args: list[str], says: str
 ) -> None:
@@ -309,6 +320,7 @@ def test_cli_usage_errors_exit_2(
     assert "Traceback" not in out.stderr
 
 
+@pytest.mark.slow  # runs ``didtrust registry verify`` as a child process
 def test_cli_offline_cannot_fetch_url(world: World, home: dict[str, str]) -> None:
     out = cli(
         "https://registry.example/x", "--registry", world.did, "--offline", env=home
@@ -317,6 +329,7 @@ def test_cli_offline_cannot_fetch_url(world: World, home: dict[str, str]) -> Non
     assert "--offline cannot fetch" in out.stderr
 
 
+@pytest.mark.slow  # runs ``didtrust registry verify`` as a child process
 def test_cli_missing_answer_file_exits_2(
     world: World, tmp_path: Path, home: dict[str, str]
 ) -> None:
@@ -325,6 +338,7 @@ def test_cli_missing_answer_file_exits_2(
     assert "cannot read" in out.stderr
 
 
+@pytest.mark.slow  # runs ``didtrust registry verify`` as a child process
 def test_cli_corrupt_state_file_exits_2(
     world: World, tmp_path: Path, home: dict[str, str]
 ) -> None:
@@ -336,6 +350,7 @@ def test_cli_corrupt_state_file_exits_2(
     assert "is malformed" in out.stderr
 
 
+@pytest.mark.slow  # runs ``didtrust registry verify`` as a child process
 def test_cli_file_that_is_no_answer_exits_1(
     world: World, tmp_path: Path, home: dict[str, str]
 ) -> None:
@@ -348,6 +363,7 @@ def test_cli_file_that_is_no_answer_exits_1(
 # -- did:web registries -------------------------------------------------------------
 
 
+@pytest.mark.slow  # runs ``didtrust registry verify`` as a child process
 def test_cli_did_web_registry_with_registry_key_offline(
     tmp_path: Path, home: dict[str, str]
 ) -> None:
@@ -474,6 +490,7 @@ def submit(port: int, registry: str, by: Any, sub: Any, **fields: Any) -> None:
         assert resp.status == 201
 
 
+@pytest.mark.slow  # runs ``didtrust registry verify`` as a child process
 def test_cli_verifies_urls_from_a_live_registry_and_catches_rollback(
     tmp_path: Path, home: dict[str, str]
 ) -> None:

@@ -66,6 +66,10 @@ from tests.helpers.processes import didtrust as run_didtrust
 from tests.helpers.processes import serving
 from tests.helpers.registry import ACCREDITOR, ROOT, UNIVERSITY, make_statement
 
+pytestmark = (
+    pytest.mark.slow
+)  # a ``didtrust serve`` child process, fuzzed by schemathesis
+
 OPERATIONS = [(path, method) for path, method, _op in operations(DOC)]
 
 EXAMPLES = 80

@@ -46,6 +46,8 @@ from tests.helpers.https_server import TestPKI, serve_app
 from tests.helpers.processes import free_port
 from tests.helpers.registry import ACCREDITOR, ROOT, make_statement
 
+pytestmark = pytest.mark.slow  # each test runs ``didtrust serve`` as a child process
+
 HOST = "authority.test"
 JOSE = {"Content-Type": "application/jose"}
 HELD = web.AppKey("held", dict)

@@ -43,6 +43,8 @@ from tests.helpers.verifier import (
     vc_jwt,
 )
 
+pytestmark = pytest.mark.slow  # each test runs ``didtrust verify`` as a child process
+
 CHECK_NAMES = (
     "format",
     "issuer resolved",

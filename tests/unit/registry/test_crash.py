@@ -27,9 +27,13 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import pytest
+
 from registry.sqlite import SqliteStore
 from tests.helpers.log_check import check_log_file
 from tests.helpers.paths import REPO
+
+pytestmark = pytest.mark.slow  # kills writer child processes mid-append
 
 ROUNDS = 8
 START_TIMEOUT = 20.0  # seconds for a child to import and open the store
