@@ -31,7 +31,7 @@ For each ``n``: pyld with the budget (refuses), pyld without it (up to
 ``--unbounded-max``) and pyoxigraph (no limit exists; up to ``--poison-max``).
 
 This is a script, not a test: it asserts nothing about timing. Median of
-``--repeat`` runs per figure. Usage: ``python bench/canonicalize.py [--repeat N]
+``--repeat`` runs per figure. Usage: ``python -m bench.canonicalize [--repeat N]
 [--results N] [--poison-max N] [--unbounded-max N]``; about 30 s with defaults.
 """
 
@@ -48,28 +48,21 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
-if not __package__:
-    # Run as ``python bench/canonicalize.py``: put the repository, not bench/,
-    # first on sys.path.
-    sys.path[:] = [str(REPO)] + [
-        p for p in sys.path if Path(p or ".").resolve() != REPO / "bench"
-    ]
+import pyld.__about__ as pyld_about  # type: ignore[import-untyped]
+from pyld import jsonld as pyld_jsonld
+from pyld.canon import URDNA2015  # type: ignore[import-untyped]
+from pyld.nquads import parse_nquads  # type: ignore[import-untyped]
 
-import pyld.__about__ as pyld_about  # type: ignore[import-untyped]  # noqa: E402
-from pyld import jsonld as pyld_jsonld  # noqa: E402
-from pyld.canon import URDNA2015  # type: ignore[import-untyped]  # noqa: E402
-from pyld.nquads import parse_nquads  # type: ignore[import-untyped]  # noqa: E402
-
-from verifier import jsonld  # noqa: E402
-from verifier.errors import JsonLdError  # noqa: E402
+from verifier import jsonld
+from verifier.errors import JsonLdError
 
 try:
     # The candidate that lost (docs/adr/0005): not a project dependency.
     import pyoxigraph as ox  # type: ignore[import-not-found,unused-ignore]
 except ImportError:
-    sys.exit("bench/canonicalize.py compares with pyoxigraph: pip install pyoxigraph")
+    sys.exit("bench.canonicalize compares with pyoxigraph: pip install pyoxigraph")
 
+REPO = Path(__file__).resolve().parent.parent
 VECTORS = REPO / "tests" / "vectors"
 OB3 = REPO / "tests" / "unit" / "verifier" / "data" / "ob3-credential.json"
 

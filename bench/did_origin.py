@@ -1,4 +1,4 @@
-"""The did:web origin for ``bench/web.py``: loopback DNS and HTTPS in one process.
+"""The did:web origin for ``bench.web``: loopback DNS and HTTPS in one process.
 
 It runs the test helpers ``tests.helpers.dns_server`` (a UDP DNS server on
 127.0.0.1 answering ``NAME → 127.0.0.1``) and ``tests.helpers.https_server``
@@ -18,7 +18,7 @@ When both servers are up it writes ``{"dns": [ip, port], "port": P, "ca_file":
 F, "name": NAME}`` to ``--info`` (atomically) and runs until SIGTERM or SIGINT.
 It is not part of didtrust and listens on loopback only.
 
-Usage: ``python bench/did_origin.py --dir DIR --info FILE [--name uni.test]``.
+Usage: ``python -m bench.did_origin --dir DIR --info FILE [--name uni.test]``.
 """
 
 from __future__ import annotations
@@ -30,26 +30,18 @@ import json
 import os
 import re
 import signal
-import sys
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 
-REPO = Path(__file__).resolve().parent.parent
-if not __package__:
-    # Run as a script: the project root goes first (see bench/web.py).
-    sys.path[:] = [str(REPO)] + [
-        p for p in sys.path if Path(p or ".").resolve() != REPO / "bench"
-    ]
-
-from aiohttp import web  # noqa: E402
-from cryptography.hazmat.primitives.asymmetric.ed25519 import (  # noqa: E402
+from aiohttp import web
+from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey,
 )
 
-from resolver.keys import encode_multikey  # noqa: E402
-from tests.helpers.dns_server import serve_dns  # noqa: E402
-from tests.helpers.https_server import TestPKI, serve_app  # noqa: E402
+from resolver.keys import encode_multikey
+from tests.helpers.dns_server import serve_dns
+from tests.helpers.https_server import TestPKI, serve_app
 
 DOC_PATH = re.compile(r"/(u[0-9]{1,9})/did\.json")
 CACHE_CONTROL = "max-age=3600"

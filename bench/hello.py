@@ -1,11 +1,11 @@
-"""The baseline for ``bench/resolve.py``: the smallest useful aiohttp server.
+"""The baseline for ``bench.resolve``: the smallest useful aiohttp server.
 
 One handler that answers ``GET /hello`` with a small JSON body; no middleware,
 no access log. It measures what aiohttp and the load generator cost on this
 machine, so the resolver's figures can be read as a ratio against it. It is not
 part of didtrust and does nothing else.
 
-Usage: ``python bench/hello.py --port P`` (binds 127.0.0.1 only).
+Usage: ``python -m bench.hello --port P`` (binds 127.0.0.1 only).
 """
 
 from __future__ import annotations

@@ -34,12 +34,12 @@ serve`` as a real process on 127.0.0.1 and prints, in one run:
   also entity queries over a hot subset asked once before (cached proofs).
 
 Load generator for the GETs: wrk when on PATH, otherwise an aiohttp client in
-this process (see ``bench/resolve.py``); POSTs always come from an aiohttp
+this process (see ``bench/harness.py``); POSTs always come from an aiohttp
 client in this process. This is a script, not a test: it asserts nothing about
 timing. It only listens on and connects to 127.0.0.1, bounds every loop by
 count and time, and always stops the processes it started.
 
-Usage: ``python bench/registry.py [--issuers N] [--appends N] ...``; ``--help``
+Usage: ``python -m bench.registry [--issuers N] [--appends N] ...``; ``--help``
 lists the options. The default run takes about a minute and a half.
 """
 
@@ -69,52 +69,47 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
-if not __package__:
-    # Run as ``python bench/registry.py``, Python puts bench/ first on
-    # sys.path, where this very file would shadow the ``registry`` package.
-    sys.path[:] = [str(REPO)] + [
-        p for p in sys.path if Path(p or ".").resolve() != REPO / "bench"
-    ]
-
-import aiohttp  # noqa: E402
-import rfc8785  # noqa: E402
-from cryptography.hazmat.primitives import serialization  # noqa: E402
-from cryptography.hazmat.primitives.asymmetric.ed25519 import (  # noqa: E402
+import aiohttp
+import rfc8785
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey,
 )
 
-from bench.resolve import (  # noqa: E402
+from bench.harness import (
     PREFIX,
     LoadGenerator,
     PythonLoad,
     Result,
     Server,
     add_load_arguments,
+    child_env,
     didtrust_server,
     http_get,
     make_pool,
     measured,
+    pct,
     pick_load,
     pinned,
+    split_cpus,
 )
-from didtrust.settings import Settings  # noqa: E402
-from registry.checkpoint import Checkpoint, sign_checkpoint  # noqa: E402
-from registry.database import DatabaseUrl  # noqa: E402
-from registry.identity import RegistryIdentity, load_key_file  # noqa: E402
-from registry.merkle import (  # noqa: E402
+from didtrust.settings import Settings
+from registry.checkpoint import Checkpoint, sign_checkpoint
+from registry.database import DatabaseUrl
+from registry.identity import RegistryIdentity, load_key_file
+from registry.merkle import (
     MemoryTree,
     Node,
     inclusion_proof_nodes,
     leaf_hash,
     verify_inclusion,
 )
-from registry.models import StatementEntry  # noqa: E402
-from registry.service import RegistryService, leaf_bytes  # noqa: E402
-from registry.statements import sign_statement  # noqa: E402
-from registry.store import LogStore  # noqa: E402
-from resolver.did import DID  # noqa: E402
-from resolver.keys import encode_multikey  # noqa: E402
+from registry.models import StatementEntry
+from registry.service import RegistryService, leaf_bytes
+from registry.statements import sign_statement
+from registry.store import LogStore
+from resolver.did import DID
+from resolver.keys import encode_multikey
 
 STATEMENTS = "/registry/v1/statements"
 ENTITIES = "/registry/v1/entities/"
@@ -236,10 +231,7 @@ class FastSigner:
 
 def cli_env(data_dir: Path) -> dict[str, str]:
     """The environment of a didtrust child process using ``data_dir``."""
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(REPO), env.get("PYTHONPATH", "")) if p
-    )
+    env = child_env()
     env["DIDTRUST_DATA_DIR"] = str(data_dir)
     env.pop("DIDTRUST_CONFIG", None)
     return env
@@ -598,14 +590,6 @@ def check_did_key(server: Server, did: str) -> int:
 # -- report --------------------------------------------------------------------
 
 
-def pct(values: Sequence[float], q: float) -> float:
-    """The ``q`` quantile (nearest rank) of ``values``, in milliseconds."""
-    ordered = sorted(values)
-    if not ordered:
-        return 0.0
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1e3
-
-
 def report_appends(appends: Appends, sign_us: float, sizes: list[int]) -> None:
     """Print what the appends measured."""
     accepted = appends.accepted
@@ -839,13 +823,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run every phase and print the report."""
     args = parse_args(argv)
     rng = random.Random(args.seed)
-    server_cpu: set[int] | None = None
-    other_cpu: set[int] | None = None
-    if args.pin:
-        cpus = sorted(os.sched_getaffinity(0))
-        if len(cpus) < 2:
-            raise SystemExit("--pin needs at least 2 CPUs")
-        server_cpu, other_cpu = {cpus[0]}, set(cpus[1:])
+    server_cpu, other_cpu = split_cpus(args.pin)
     began = time.monotonic()
     print(
         f"{args.appends} appends, {args.issuers} issuers offline; load average "

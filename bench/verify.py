@@ -42,7 +42,7 @@ This is a script, not a test: it asserts nothing about timing. It only listens
 on and connects to 127.0.0.1, bounds every loop by count and time, and always
 stops the server it started (its whole process group).
 
-Usage: ``python bench/verify.py [--seconds S] [--duration S] ...``; ``--help``
+Usage: ``python -m bench.verify [--seconds S] [--duration S] ...``; ``--help``
 lists the options. The default run takes about a minute.
 """
 
@@ -71,44 +71,38 @@ from importlib.metadata import version
 from pathlib import Path
 from typing import Any
 
-REPO = Path(__file__).resolve().parent.parent
-if not __package__:
-    # Run as ``python bench/verify.py``, Python puts bench/ first on sys.path;
-    # the project root must come first instead, for ``bench.resolve`` and
-    # because bench/registry.py would shadow the ``registry`` package (which
-    # the verifier imports).
-    sys.path[:] = [str(REPO)] + [
-        p for p in sys.path if Path(p or ".").resolve() != REPO / "bench"
-    ]
-
-import nacl.signing  # noqa: E402
-from cryptography.hazmat.primitives.asymmetric.ed25519 import (  # noqa: E402
+import nacl.signing
+from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PrivateKey,
 )
 
-from bench.resolve import (  # noqa: E402
+from bench.harness import (
     HOST,
+    REPO,
     WRK_GRACE,
     Result,
     Server,
     add_load_arguments,
     didtrust_server,
     pinned,
+    result_of,
+    split_cpus,
+    wrk_result,
 )
-from didtrust.plugins import build_registry  # noqa: E402
-from didtrust.settings import Settings  # noqa: E402
-from didtrust.wiring import build_resolver, document_resolver  # noqa: E402
-from resolver.did import parse_did  # noqa: E402
-from resolver.keys import encode_multikey  # noqa: E402
-from resolver.service import Resolver  # noqa: E402
-from verifier import jose  # noqa: E402
-from verifier.dataintegrity import (  # noqa: E402
+from didtrust.plugins import build_registry
+from didtrust.settings import Settings
+from didtrust.wiring import build_resolver, document_resolver
+from resolver.did import parse_did
+from resolver.keys import encode_multikey
+from resolver.service import Resolver
+from verifier import jose
+from verifier.dataintegrity import (
     proofs_of,
     public_key_for_suite,
     sign_proof,
     signing_input,
 )
-from verifier.service import CredentialVerifier  # noqa: E402
+from verifier.service import CredentialVerifier
 
 VERIFY_PATH = "/credentials/verify"
 HEALTH_PATH = "/health"
@@ -671,20 +665,8 @@ class WrkLoad:
         )
         if done.returncode != 0:
             raise RuntimeError(f"wrk failed ({done.returncode}): {done.stderr[-2000:]}")
-        for line in done.stdout.splitlines():
-            if line.startswith("WRK_RESULT "):
-                data = json.loads(line.removeprefix("WRK_RESULT "))
-                result = Result(
-                    requests=data["requests"],
-                    seconds=data["duration_us"] / 1e6,
-                    p50_ms=data["p50_us"] / 1e3,
-                    p99_ms=data["p99_us"] / 1e3,
-                    errors=data["errors"],
-                )
-                return result, int(data["unverified"])
-        raise RuntimeError(
-            f"wrk printed no result:\n{done.stdout[-1000:]}{done.stderr[-1000:]}"
-        )
+        data = wrk_result(done.stdout, done.stderr)
+        return result_of(data), int(data["unverified"])
 
 
 def http_post(url: str, body: bytes) -> tuple[int, bytes]:
@@ -879,13 +861,7 @@ async def run_in_process(
 def main(argv: Sequence[str] | None = None) -> int:
     """Run every part and print the report."""
     args = parse_args(argv)
-    server_cpu: set[int] | None = None
-    other_cpu: set[int] | None = None
-    if args.pin:
-        cpus = sorted(os.sched_getaffinity(0))
-        if len(cpus) < 2:
-            raise SystemExit("--pin needs at least 2 CPUs")
-        server_cpu, other_cpu = {cpus[0]}, set(cpus[1:])
+    server_cpu, other_cpu = split_cpus(args.pin)
     started = time.monotonic()
     versions = ", ".join(
         f"{name} {version(name)}"

@@ -1,6 +1,6 @@
 """did:web benchmark: cached resolution vs did:key, and cold fetches vs a bare GET.
 
-Starts real processes on loopback: ``bench/did_origin.py`` (a DNS server and an
+Starts real processes on loopback: ``bench.did_origin`` (a DNS server and an
 HTTPS server with a trustme certificate, serving ``/u<i>/did.json`` for
 ``did:web:uni.test%3A<port>:u<i>`` with ``Cache-Control: max-age=3600``) and
 ``python -m didtrust serve`` with this interpreter, told to trust the test CA
@@ -27,12 +27,12 @@ run and on one server, it prints:
   cached did:web resolutions over the same connection measure that hop alone.
 
 The load generator for the cached runs is wrk when it is on PATH, else an
-aiohttp client in this process (see ``bench/resolve.py``). This is a script,
+aiohttp client in this process (see ``bench/harness.py``). This is a script,
 not a test: it asserts nothing about timing. It only listens on and connects
 to 127.0.0.1, bounds every loop by count and time, and always stops the
 processes it started (their whole process group).
 
-Usage: ``python bench/web.py [--duration S] [--pool N] [--cold N] ...``;
+Usage: ``python -m bench.web [--duration S] [--pool N] [--cold N] ...``;
 ``--help`` lists the options. The default run takes about a minute.
 """
 
@@ -55,22 +55,13 @@ from functools import partial
 from pathlib import Path
 from typing import Any, cast
 
-REPO = Path(__file__).resolve().parent.parent
-if not __package__:
-    # Run as ``python bench/web.py``, Python puts bench/ first on sys.path;
-    # the project root must come first instead, for ``bench.resolve`` and
-    # because bench/registry.py would shadow the ``registry`` package.
-    sys.path[:] = [str(REPO)] + [
-        p for p in sys.path if Path(p or ".").resolve() != REPO / "bench"
-    ]
+import aiohttp
+import dns.asyncresolver
+import dns.nameserver
+from aiohttp.abc import AbstractResolver, ResolveResult
+from yarl import URL
 
-import aiohttp  # noqa: E402
-import dns.asyncresolver  # noqa: E402
-import dns.nameserver  # noqa: E402
-from aiohttp.abc import AbstractResolver, ResolveResult  # noqa: E402
-from yarl import URL  # noqa: E402
-
-from bench.resolve import (  # noqa: E402
+from bench.harness import (
     HOST,
     PREFIX,
     READY_TIMEOUT,
@@ -79,13 +70,17 @@ from bench.resolve import (  # noqa: E402
     Result,
     Server,
     add_load_arguments,
+    child_env,
     free_port,
     http_get,
     make_pool,
     measured,
     parse_key_types,
+    pct,
     pick_load,
     pinned,
+    python_module,
+    split_cpus,
 )
 
 ORIGIN_NAME = "uni.test"
@@ -115,24 +110,20 @@ class OriginInfo:
 
 
 class OriginProcess(Server):
-    """``bench/did_origin.py``: ready once it has written its info file."""
+    """``python -m bench.did_origin``: ready once it has written its info file."""
 
     def __init__(self, log_dir: Path, cpu: set[int] | None) -> None:
         self.info_path = log_dir / "origin.json"
-        argv = [
-            sys.executable,
-            str(REPO / "bench" / "did_origin.py"),
+        argv = python_module(
+            "bench.did_origin",
             "--dir",
             str(log_dir),
             "--info",
             str(self.info_path),
             "--name",
             ORIGIN_NAME,
-        ]
-        env = dict(os.environ)
-        env["PYTHONPATH"] = os.pathsep.join(
-            p for p in (str(REPO), env.get("PYTHONPATH", "")) if p
         )
+        env = child_env()
         super().__init__(
             "did-origin",
             argv,
@@ -177,10 +168,7 @@ def didtrust_web_server(
 ) -> Server:
     """``python -m didtrust serve`` (one worker) fetching from the origin."""
     port = free_port()
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(
-        p for p in (str(REPO), env.get("PYTHONPATH", "")) if p
-    )
+    env = child_env()
     env.update(
         {
             "DIDTRUST_LOG_LEVEL": log_level,
@@ -503,14 +491,6 @@ def cold_fetches(
 # -- the run -------------------------------------------------------------------
 
 
-def pct(values: Sequence[float], q: float) -> float:
-    """The ``q`` quantile (nearest rank) of ``values``, in milliseconds."""
-    ordered = sorted(values)
-    if not ordered:
-        return 0.0
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] * 1e3
-
-
 def total(results: Sequence[Result]) -> tuple[int, float, float | None]:
     """Requests, seconds and server CPU seconds over several runs."""
     cpu = [r.server_cpu for r in results]
@@ -696,13 +676,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Run the scenarios on one server and print the report."""
     args = parse_args(argv)
     rng = random.Random(args.seed)
-    server_cpu: set[int] | None = None
-    other_cpu: set[int] | None = None
-    if args.pin:
-        cpus = sorted(os.sched_getaffinity(0))
-        if len(cpus) < 2:
-            raise SystemExit("--pin needs at least 2 CPUs")
-        server_cpu, other_cpu = {cpus[0]}, set(cpus[1:])
+    server_cpu, other_cpu = split_cpus(args.pin)
 
     started = time.monotonic()
     key_pool = make_pool("key", args.pool + 1, args.key_types, rng)
