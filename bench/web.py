@@ -49,11 +49,11 @@ import statistics
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import aiohttp
 import dns.asyncresolver
@@ -200,38 +200,6 @@ def didtrust_web_server(
         log_dir=log_dir,
         cpu=cpu,
     )
-
-
-class EncodedPythonLoad(PythonLoad):
-    """``bench.resolve.PythonLoad`` sending each path exactly as written.
-
-    ``PythonLoad`` hands aiohttp strings, which it normalises: the ``%3A`` of
-    a did:web with a port would reach the server as ``:``, making another DID
-    (``host:port`` read as a path). A ``yarl.URL`` built ``encoded=True`` is
-    sent verbatim.
-    """
-
-    def random(self, base: str, paths: list[str], duration: float) -> Result:
-        """Random paths for ``duration`` seconds."""
-        rng = random.Random()
-        urls = [URL(p, encoded=True) for p in paths]
-        # _run passes what pick() returns to session.get, which takes a URL too.
-        pick = cast("Callable[[], str | None]", lambda: rng.choice(urls))
-        return asyncio.run(self._run(base, pick, duration, self.max_requests))
-
-    def once(self, base: str, paths: list[str], limit: float) -> Result:
-        """Each path once, or until ``limit`` seconds pass."""
-        it = iter([URL(p, encoded=True) for p in paths])
-        pick = cast("Callable[[], str | None]", lambda: next(it, None))
-        return asyncio.run(self._run(base, pick, limit, len(paths)))
-
-
-def load_generator(args: argparse.Namespace, workdir: Path) -> LoadGenerator:
-    """``bench.resolve.pick_load``, with the python fallback sending paths verbatim."""
-    load = pick_load(args, workdir)
-    if isinstance(load, PythonLoad):
-        return EncodedPythonLoad(args.connections, args.max_requests)
-    return load
 
 
 # -- a bare client that trusts the origin --------------------------------------
@@ -687,7 +655,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     with tempfile.TemporaryDirectory(prefix="didtrust-bench-web-") as tmp:
         workdir = Path(tmp)
-        load = load_generator(args, workdir)
+        load = pick_load(args, workdir)
         print(
             f"load generator: {load.label}; {args.duration:g} s per cached run"
             + (f"; server pinned to CPU {server_cpu}" if server_cpu else "")
