@@ -182,7 +182,9 @@ def seconds(run: Callable[[], object]) -> tuple[float, str]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.canonicalize", description=__doc__.split("\n\n")[0]
+    )
     parser.add_argument("--repeat", type=int, default=50, help="runs per figure (50)")
     parser.add_argument("--results", type=int, default=40, help="extra results (40)")
     parser.add_argument("--poison-max", type=int, default=7, help="largest K_n (7)")

@@ -159,7 +159,9 @@ async def run(directory: Path, info: Path, name: str) -> None:
 
 def main() -> None:
     """Parse the command line and serve."""
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m bench.did_origin", description=__doc__
+    )
     parser.add_argument("--dir", required=True, help="where to write the CA file")
     parser.add_argument("--info", required=True, help="JSON file written when ready")
     parser.add_argument("--name", default="uni.test", help="host name (uni.test)")

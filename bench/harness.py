@@ -423,35 +423,21 @@ class Wrk:
     ) -> list[str]:
         paths_file = self.workdir / f"paths-{mode}.txt"
         paths_file.write_text("\n".join(paths) + "\n")
-        return [
+        return wrk_argv(
             self.exe,
-            f"-t{self.threads}",
-            f"-c{self.connections}",
-            f"-d{max(1, round(seconds))}s",
-            "--timeout",
-            "5s",
-            "-s",
-            str(self.script),
-            base,
-            "--",
-            str(paths_file),
-            mode,
-            str(self.threads),
-        ]
+            threads=self.threads,
+            connections=self.connections,
+            seconds=seconds,
+            timeout="5s",
+            script=self.script,
+            url=base,
+            script_args=(str(paths_file), mode, str(self.threads)),
+        )
 
     def random(self, base: str, paths: list[str], duration: float) -> Result:
         """Random paths for ``duration`` seconds."""
         cmd = self._command(base, paths, "random", duration)
-        done = subprocess.run(
-            cmd,
-            capture_output=True,
-            text=True,
-            timeout=duration + WRK_GRACE,
-            check=False,
-        )
-        if done.returncode != 0:
-            raise RuntimeError(f"wrk failed ({done.returncode}): {done.stderr[-2000:]}")
-        return result_of(wrk_result(done.stdout, done.stderr))
+        return result_of(run_wrk(cmd, duration))
 
     def once(self, base: str, paths: list[str], limit: float) -> Result:
         """Each path once; SIGINT ends wrk (which then reports) when all are done.
@@ -682,6 +668,51 @@ def wrk_result(stdout: str, stderr: str) -> dict[str, Any]:
     raise RuntimeError(f"wrk printed no result:\n{stdout[-1000:]}{stderr[-1000:]}")
 
 
+def wrk_argv(
+    exe: str,
+    *,
+    threads: int,
+    connections: int,
+    seconds: float,
+    timeout: str,
+    script: Path,
+    url: str,
+    script_args: Sequence[str],
+) -> list[str]:
+    """The wrk command line: a run of ``seconds`` with a Lua script and its args."""
+    return [
+        exe,
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{max(1, round(seconds))}s",
+        "--timeout",
+        timeout,
+        "-s",
+        str(script),
+        url,
+        "--",
+        *script_args,
+    ]
+
+
+def run_wrk(argv: list[str], seconds: float) -> dict[str, Any]:
+    """Run wrk to its end; the figures its script printed (see ``wrk_result``).
+
+    Raises:
+        RuntimeError: wrk failed or printed no result.
+    """
+    done = subprocess.run(
+        argv,
+        capture_output=True,
+        text=True,
+        timeout=seconds + WRK_GRACE,
+        check=False,
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"wrk failed ({done.returncode}): {done.stderr[-2000:]}")
+    return wrk_result(done.stdout, done.stderr)
+
+
 def result_of(data: dict[str, Any]) -> Result:
     """A ``Result`` from the figures of ``wrk_result`` (microseconds)."""
     return Result(
@@ -701,6 +732,41 @@ def split_cpus(pin: bool) -> tuple[set[int] | None, set[int] | None]:
     if len(cpus) < 2:
         raise SystemExit("--pin needs at least 2 CPUs")
     return {cpus[0]}, set(cpus[1:])
+
+
+def add_run_arguments(
+    parser: argparse.ArgumentParser,
+    *,
+    duration: float,
+    duration_help: str,
+    connections: int,
+    connections_help: str = "concurrent connections",
+) -> None:
+    """Add ``--duration`` and ``--connections`` with this benchmark's defaults."""
+    parser.add_argument(
+        "--duration",
+        type=float,
+        default=duration,
+        help=f"{duration_help} ({duration:g})",
+    )
+    parser.add_argument(
+        "--connections",
+        type=int,
+        default=connections,
+        help=f"{connections_help} ({connections})",
+    )
+
+
+def check_load_arguments(
+    parser: argparse.ArgumentParser, args: argparse.Namespace
+) -> None:
+    """Usage errors for what ``add_run_arguments`` and ``add_load_arguments`` add."""
+    if not 0 < args.duration <= 3600:
+        parser.error("--duration must be 0..3600 seconds")
+    if not 1 <= args.connections <= 10_000:
+        parser.error("--connections must be 1..10000")
+    if not 1 <= args.wrk_threads <= args.connections:
+        parser.error("--wrk-threads must be 1..connections")
 
 
 def add_load_arguments(

@@ -24,7 +24,7 @@ async def hello(request: web.Request) -> web.Response:
 
 def main() -> None:
     """Serve on loopback until SIGTERM or SIGINT."""
-    parser = argparse.ArgumentParser(description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m bench.hello", description=__doc__)
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
     app = web.Application()

@@ -83,6 +83,8 @@ from bench.harness import (
     Result,
     Server,
     add_load_arguments,
+    add_run_arguments,
+    check_load_arguments,
     child_env,
     didtrust_server,
     http_get,
@@ -742,7 +744,8 @@ def report_queries(
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     """The command line."""
     parser = argparse.ArgumentParser(
-        description="didtrust registry: appends/s, entity queries/s, proof cost."
+        prog="python -m bench.registry",
+        description="didtrust registry: appends/s, entity queries/s, proof cost.",
     )
     parser.add_argument(
         "--appends", type=int, default=5000, help="statements to post (5000)"
@@ -762,8 +765,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--proofs", type=int, default=2000, help="proofs timed per tree size (2000)"
     )
-    parser.add_argument(
-        "--duration", type=float, default=8.0, help="seconds per query run (8)"
+    add_run_arguments(
+        parser,
+        duration=8.0,
+        duration_help="seconds per query run",
+        connections=64,
+        connections_help="GET connections",
     )
     parser.add_argument(
         "--rounds",
@@ -776,9 +783,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         type=int,
         default=2000,
         help="entities in the hot subset, queried once before its runs (2000)",
-    )
-    parser.add_argument(
-        "--connections", type=int, default=64, help="GET connections (64)"
     )
     parser.add_argument(
         "--pool", type=int, default=5000, help="did:key DIDs resolved (5000)"
@@ -802,17 +806,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         (1 <= args.issuers <= 2_000_000, "--issuers must be 1..2000000"),
         (1 <= args.batch <= 100_000, "--batch must be 1..100000"),
         (1 <= args.proofs <= 1_000_000, "--proofs must be 1..1000000"),
-        (0 < args.duration <= 3600, "--duration must be 0..3600 seconds"),
         (0 < args.limit <= 3600, "--limit must be 0..3600 seconds"),
         (1 <= args.rounds <= 20, "--rounds must be 1..20"),
-        (1 <= args.connections <= 10_000, "--connections must be 1..10000"),
         (1 <= args.pool <= 9_000, "--pool must be 1..9000 (the server's cache)"),
         (1 <= args.hot <= 100_000, "--hot must be 1..100000 (the proof cache)"),
-        (
-            1 <= args.wrk_threads <= args.connections,
-            "--wrk-threads must be 1..connections",
-        ),
     ]
+    check_load_arguments(parser, args)
     for ok, message in checks:
         if not ok:
             parser.error(message)

@@ -49,6 +49,8 @@ from bench.harness import (
     Result,
     Server,
     add_load_arguments,
+    add_run_arguments,
+    check_load_arguments,
     child_env,
     didtrust_server,
     free_port,
@@ -205,13 +207,11 @@ def report(rows: list[Row], load: LoadGenerator) -> None:
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     """The command line."""
     parser = argparse.ArgumentParser(
-        description="didtrust resolution throughput vs a bare aiohttp server."
+        prog="python -m bench.resolve",
+        description="didtrust resolution throughput vs a bare aiohttp server.",
     )
-    parser.add_argument(
-        "--duration", type=float, default=10.0, help="seconds per warm run (10)"
-    )
-    parser.add_argument(
-        "--connections", type=int, default=64, help="concurrent connections (64)"
+    add_run_arguments(
+        parser, duration=10.0, duration_help="seconds per warm run", connections=64
     )
     parser.add_argument(
         "--pool", type=int, default=10_000, help="distinct DIDs per method (10000)"
@@ -234,14 +234,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     )
     args = parser.parse_args(argv)
     args.key_types = parse_key_types(parser, args.key_types)
-    if not 1 <= args.connections <= 10_000:
-        parser.error("--connections must be 1..10000")
+    check_load_arguments(parser, args)
     if not 1 <= args.pool <= 1_000_000:
         parser.error("--pool must be 1..1000000")
-    if not 0 < args.duration <= 3600 or not 0 < args.cold_limit <= 3600:
-        parser.error("--duration and --cold-limit must be 0..3600 seconds")
-    if not 1 <= args.wrk_threads <= args.connections:
-        parser.error("--wrk-threads must be 1..connections")
+    if not 0 < args.cold_limit <= 3600:
+        parser.error("--cold-limit must be 0..3600 seconds")
     return args
 
 

@@ -57,7 +57,6 @@ import os
 import pstats
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -79,15 +78,17 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
 from bench.harness import (
     HOST,
     REPO,
-    WRK_GRACE,
     Result,
     Server,
     add_load_arguments,
+    add_run_arguments,
+    check_load_arguments,
     didtrust_server,
     pinned,
     result_of,
+    run_wrk,
     split_cpus,
-    wrk_result,
+    wrk_argv,
 )
 from didtrust.plugins import build_registry
 from didtrust.settings import Settings
@@ -643,29 +644,17 @@ class WrkLoad:
         body_file = self.workdir / "body.json"
         if body is not None:
             body_file.write_bytes(body)
-        cmd = [
+        cmd = wrk_argv(
             self.exe,
-            f"-t{self.threads}",
-            f"-c{self.connections}",
-            f"-d{max(1, round(duration))}s",
-            "--timeout",
-            "10s",
-            "-s",
-            str(self.script),
-            url,
-            "--",
-            str(body_file) if body is not None else "-",
-        ]
-        done = subprocess.run(
-            cmd,
-            capture_output=True,
-            text=True,
-            timeout=duration + WRK_GRACE,
-            check=False,
+            threads=self.threads,
+            connections=self.connections,
+            seconds=duration,
+            timeout="10s",
+            script=self.script,
+            url=url,
+            script_args=(str(body_file) if body is not None else "-",),
         )
-        if done.returncode != 0:
-            raise RuntimeError(f"wrk failed ({done.returncode}): {done.stderr[-2000:]}")
-        data = wrk_result(done.stdout, done.stderr)
+        data = run_wrk(cmd, duration)
         return result_of(data), int(data["unverified"])
 
 
@@ -777,7 +766,8 @@ def report_http(rows: list[HttpRow], label: str, results: InProcess) -> None:
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     """The command line."""
     parser = argparse.ArgumentParser(
-        description="didtrust credential verifications/s vs a bare Ed25519 verify."
+        prog="python -m bench.verify",
+        description="didtrust credential verifications/s vs a bare Ed25519 verify.",
     )
     parser.add_argument(
         "--seconds",
@@ -797,11 +787,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser.add_argument(
         "--top", type=int, default=8, help="hot spots listed per form (8)"
     )
-    parser.add_argument(
-        "--duration", type=float, default=8.0, help="seconds per HTTP run (8)"
-    )
-    parser.add_argument(
-        "--connections", type=int, default=16, help="wrk connections (16)"
+    add_run_arguments(
+        parser,
+        duration=8.0,
+        duration_help="seconds per HTTP run",
+        connections=16,
+        connections_help="wrk connections",
     )
     parser.add_argument(
         "--no-http", action="store_true", help="in-process figures only"
@@ -816,12 +807,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         parser.error("--seconds and --profile-seconds must be 0..60")
     if not 1 <= args.rounds <= 100:
         parser.error("--rounds must be 1..100")
-    if not 0 < args.duration <= 3600:
-        parser.error("--duration must be 0..3600 seconds")
-    if not 1 <= args.connections <= 10_000:
-        parser.error("--connections must be 1..10000")
-    if not 1 <= args.wrk_threads <= args.connections:
-        parser.error("--wrk-threads must be 1..connections")
+    check_load_arguments(parser, args)
     if not 0 <= args.top <= 100:
         parser.error("--top must be 0..100")
     return args
