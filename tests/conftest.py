@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from aiohttp.test_utils import TestClient
 
 from didtrust.app import create_app
 from didtrust.settings import Settings
 from resolver.driver import DriverRegistry
 from tests.helpers.dns_server import DNSServer
 from tests.helpers.fakes import EXAMPLE_DID, SERVICES, StaticDriver, example_document
+from tests.helpers.https_server import ClientFactory, TestPKI
 from tests.helpers.verify_app import Site, Trusted, serve_issuer, trusted_app
 
 
@@ -33,9 +32,6 @@ def static_driver() -> StaticDriver:
     )
 
 
-ClientFactory = Callable[..., Awaitable[TestClient[Any, Any]]]
-
-
 @pytest.fixture
 async def static_client(
     aiohttp_client: ClientFactory, settings: Settings, static_driver
@@ -50,6 +46,12 @@ async def static_client(
 async def client(aiohttp_client: ClientFactory, settings: Settings):
     """A client for the app with its built-in drivers, as served."""
     return await aiohttp_client(create_app(settings))
+
+
+@pytest.fixture
+def pki(tmp_path: Path) -> TestPKI:
+    """A fresh test CA (trustme), its certificate written into ``tmp_path``."""
+    return TestPKI(tmp_path)
 
 
 @pytest.fixture

@@ -17,13 +17,11 @@ from __future__ import annotations
 import html
 import json
 import re
-from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aiohttp import ClientResponse, web
-from aiohttp.test_utils import TestClient
 from jsonschema import Draft202012Validator, FormatChecker
 from openapi_spec_validator import validate as validate_openapi
 from openapi_spec_validator.validation.exceptions import OpenAPIValidationError
@@ -40,11 +38,10 @@ from didtrust.apidocs import (
 from didtrust.app import create_app
 from didtrust.settings import Settings
 from tests.helpers.clock import Clock
+from tests.helpers.https_server import ClientFactory
 from tests.helpers.openapi import DOC, deref
 from tests.helpers.paths import VECTORS
 from tests.helpers.registry import ROOT, UNIVERSITY, init_registry
-
-ClientFactory = Callable[..., Awaitable[TestClient[Any, Any]]]
 
 DOC_URI = "urn:didtrust:openapi"
 DID_KEY = "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK"

@@ -31,7 +31,7 @@ from registry.merkle import verify_inclusion
 from resolver.did import DID
 from resolver.keys import decode_multikey
 from tests.helpers.processes import didtrust as run_didtrust
-from tests.helpers.processes import free_port, in_parallel, serving
+from tests.helpers.processes import free_port, in_parallel, registry_init, serving
 from tests.helpers.registry import ACCREDITOR, ROOT
 
 pytestmark = pytest.mark.slow  # each test runs ``didtrust`` as a child process
@@ -116,14 +116,7 @@ def test_worked_example(tmp_path: Path) -> None:
     assert created["root"] == ministry["did"]
     key_bytes = key_file.read_bytes()
     again = didtrust(
-        "registry",
-        "init",
-        "--root",
-        board["did"],
-        "--governance-uri",
-        "https://example.org/other",
-        "--governance-sha256",
-        "0" * 64,
+        *registry_init(board["did"], uri="https://example.org/other"),
         env=env,
         check=False,
     )

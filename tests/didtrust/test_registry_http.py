@@ -19,7 +19,6 @@ import hashlib
 import hmac
 import json
 import re
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -53,6 +52,7 @@ from resolver.driver import DriverRegistry
 from tests.helpers.clock import Clock
 from tests.helpers.encoding import b64, std_unb64
 from tests.helpers.fakes import StaticDriver, example_document
+from tests.helpers.https_server import ClientFactory
 from tests.helpers.paths import VECTORS
 from tests.helpers.registry import (
     ACCREDITOR,
@@ -65,8 +65,6 @@ from tests.helpers.registry import (
     init_registry,
     make_statement,
 )
-
-ClientFactory = Callable[..., Awaitable[TestClient[Any, Any]]]
 
 JOSE = {"Content-Type": "application/jose"}
 PROBLEM = "urn:didtrust:problem:"

@@ -30,7 +30,7 @@ from registry.models import parse_time
 from registry.statements import sign_statement
 from tests.helpers.dns_server import serve_dns
 from tests.helpers.https_server import TestPKI, serve_app
-from tests.helpers.processes import didtrust, serving
+from tests.helpers.processes import didtrust, registry_init, serving
 from tests.helpers.registry_answers import (
     BOARD,
     COLLEGE,
@@ -495,14 +495,9 @@ def test_cli_verifies_urls_from_a_live_registry_and_catches_rollback(
     tmp_path: Path, home: dict[str, str]
 ) -> None:
     init = didtrust(
-        "registry",
-        "init",
-        "--root",
-        ROOT.did,
-        "--governance-uri",
-        "https://registry.example/governance",
-        "--governance-sha256",
-        "ab" * 32,
+        *registry_init(
+            ROOT.did, uri="https://registry.example/governance", sha256="ab" * 32
+        ),
         env={**os.environ, **home},
     )
     assert init.returncode == 0, init.stderr

@@ -63,7 +63,7 @@ from schemathesis.specs.openapi.schemas import OpenApiSchema
 from didtrust.apidocs import operations
 from tests.helpers.openapi import DOC, deref
 from tests.helpers.processes import didtrust as run_didtrust
-from tests.helpers.processes import serving
+from tests.helpers.processes import registry_init, serving
 from tests.helpers.registry import ACCREDITOR, ROOT, UNIVERSITY, make_statement
 
 pytestmark = (
@@ -227,19 +227,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     data = tmp_path_factory.mktemp("fuzz") / "data"
     dns_server = NxdomainServer()
     env = server_env(data, dns_server.port)
-    created = json.loads(
-        didtrust(
-            "registry",
-            "init",
-            "--root",
-            ROOT.did,
-            "--governance-uri",
-            "https://example.org/gov",
-            "--governance-sha256",
-            "0" * 64,
-            env=env,
-        )
-    )
+    created = json.loads(didtrust(*registry_init(ROOT.did), env=env))
     try:
         with serving(env=env, stop_timeout=30) as served:
             url = served.url

@@ -43,7 +43,7 @@ from yarl import URL
 from tests.helpers.did_web import web_document
 from tests.helpers.dns_server import serve_dns
 from tests.helpers.https_server import TestPKI, serve_app
-from tests.helpers.processes import free_port
+from tests.helpers.processes import free_port, registry_init
 from tests.helpers.registry import ACCREDITOR, ROOT, make_statement
 
 pytestmark = pytest.mark.slow  # each test runs ``didtrust serve`` as a child process
@@ -146,14 +146,7 @@ async def didtrust(*args: str, env: dict[str, str]) -> str:
 
 async def init_registry(env: dict[str, str]) -> str:
     out = await didtrust(
-        "registry",
-        "init",
-        "--root",
-        ROOT.did,
-        "--governance-uri",
-        "https://example.org/gov",
-        "--governance-sha256",
-        hashlib.sha256(b"rules").hexdigest(),
+        *registry_init(ROOT.did, sha256=hashlib.sha256(b"rules").hexdigest()),
         env=env,
     )
     registry: str = json.loads(out)["registry"]

@@ -18,7 +18,7 @@ import functools
 import hashlib
 import io
 import json
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -34,7 +34,7 @@ from didtrust.app import create_app
 from didtrust.settings import Settings
 from tests.helpers.clock import Clock
 from tests.helpers.encoding import b64, unb64
-from tests.helpers.https_server import serve_app
+from tests.helpers.https_server import ClientFactory, serve_app
 from tests.helpers.issuers import (
     ATTACKER,
     ED25519_JWK,
@@ -68,8 +68,6 @@ from tests.helpers.verify_app import (
     result,
     settings_for,
 )
-
-ClientFactory = Callable[..., Awaitable[TestClient[Any, Any]]]
 
 VERIFY = "/credentials/verify"
 REVOKED_AT = datetime(2024, 5, 1, tzinfo=UTC)

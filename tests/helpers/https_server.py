@@ -14,11 +14,16 @@ import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import trustme
 from aiohttp import web
+from aiohttp.test_utils import TestClient
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+ClientFactory = Callable[..., Awaitable[TestClient[Any, Any]]]
+"""The type of pytest-aiohttp's ``aiohttp_client`` fixture."""
 
 
 class TestPKI:

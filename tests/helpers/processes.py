@@ -5,6 +5,7 @@
 - ``serving``: ``didtrust serve`` on a free port for a ``with`` block, ready
   when the block starts, stopped by SIGTERM when it ends; the test then asserts
   on ``Served.returncode`` and ``Served.stderr``;
+- ``registry_init``: the arguments of ``didtrust registry init``;
 - ``free_port`` and ``wait_ready`` for tests that drive the server otherwise.
 
 ``env`` is the child's whole environment unless a helper says it adds to this
@@ -43,6 +44,22 @@ def didtrust(
         env=os.environ.copy() if env is None else env,
         input=stdin,
         check=False,
+    )
+
+
+def registry_init(
+    root: str, *, uri: str = "https://example.org/gov", sha256: str = "0" * 64
+) -> tuple[str, ...]:
+    """``registry init`` for ``root``, with a governance framework's URI and hash."""
+    return (
+        "registry",
+        "init",
+        "--root",
+        root,
+        "--governance-uri",
+        uri,
+        "--governance-sha256",
+        sha256,
     )
 
 

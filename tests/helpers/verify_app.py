@@ -10,7 +10,7 @@ them together.
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -26,7 +26,7 @@ from registry.answers import verify_answer
 from registry.identity import RegistryIdentity
 from tests.helpers.clock import Clock
 from tests.helpers.dns_server import DNSServer, serve_dns
-from tests.helpers.https_server import LocalServer, TestPKI, serve_app
+from tests.helpers.https_server import ClientFactory, LocalServer, TestPKI, serve_app
 from tests.helpers.loopback import loopback_settings
 from tests.helpers.registry import (
     ACCREDITOR,
@@ -38,8 +38,6 @@ from tests.helpers.verifier import (
     BADGE_TYPE,
     WEB_HOST,
 )
-
-ClientFactory = Callable[..., Awaitable[TestClient[Any, Any]]]
 
 
 def result(report: dict[str, Any], name: str) -> dict[str, Any]:

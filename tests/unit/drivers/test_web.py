@@ -159,11 +159,6 @@ async def serve_path(request: web.Request) -> web.StreamResponse:
 
 
 @pytest.fixture
-def pki(tmp_path):
-    return TestPKI(tmp_path)
-
-
-@pytest.fixture
 async def dns():
     async with serve_dns({HOST: ["127.0.0.1"]}) as server:
         yield server

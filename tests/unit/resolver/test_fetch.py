@@ -155,11 +155,6 @@ def make_app(dns: DNSServer) -> web.Application:
 
 
 @pytest.fixture
-def pki(tmp_path):
-    return TestPKI(tmp_path)
-
-
-@pytest.fixture
 async def dns():
     async with serve_dns({"did.test": ["127.0.0.1"]}) as server:
         yield server

@@ -24,7 +24,7 @@ from resolver.errors import FetchRefusedError
 from resolver.fetch import Fetcher
 from tests.helpers.clock import Clock
 from tests.helpers.dns_server import serve_dns
-from tests.helpers.https_server import TestPKI, serve_app
+from tests.helpers.https_server import serve_app
 from tests.helpers.loopback import loopback_policy as policy
 from tests.helpers.status_lists import (
     MESSAGES_2BIT,
@@ -77,11 +77,6 @@ async def serve_list(request: web.Request) -> web.StreamResponse:
         body=json.dumps(body).encode(),
         headers={"Content-Type": "application/vc+ld+json"},
     )
-
-
-@pytest.fixture
-def pki(tmp_path):
-    return TestPKI(tmp_path)
 
 
 @pytest.fixture
