@@ -232,14 +232,19 @@ class Server:
                 raise RuntimeError(
                     f"{self.name} exited with {code}:\n{self.log_tail()}"
                 )
-            with suppress(OSError):
-                status, _ = http_get(self.base + self.ready_path, timeout=1.0)
-                if status == 200:
-                    return
+            if self.ready():
+                return
             time.sleep(0.1)
         raise RuntimeError(
             f"{self.name} not ready after {READY_TIMEOUT:g} s:\n{self.log_tail()}"
         )
+
+    def ready(self) -> bool:
+        """Whether the server is ready: ``GET ready_path`` answers 200."""
+        with suppress(OSError):
+            status, _ = http_get(self.base + self.ready_path, timeout=1.0)
+            return status == 200
+        return False
 
     def log_tail(self, lines: int = 20) -> str:
         """The last lines the server wrote."""

@@ -64,7 +64,6 @@ from yarl import URL
 from bench.harness import (
     HOST,
     PREFIX,
-    READY_TIMEOUT,
     LoadGenerator,
     PythonLoad,
     Result,
@@ -141,28 +140,18 @@ class OriginProcess(Server):
         super().__enter__()
         return self
 
-    def _wait_ready(self) -> None:
-        assert self.proc is not None
-        deadline = time.monotonic() + READY_TIMEOUT
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                code = self.proc.returncode
-                raise RuntimeError(
-                    f"{self.name} exited with {code}:\n{self.log_tail()}"
-                )
-            if self.info_path.exists():
-                data = json.loads(self.info_path.read_text())
-                self.info = OriginInfo(
-                    dns=(data["dns"][0], int(data["dns"][1])),
-                    port=int(data["port"]),
-                    ca_file=data["ca_file"],
-                    name=data["name"],
-                )
-                return
-            time.sleep(0.1)
-        raise RuntimeError(
-            f"{self.name} not ready after {READY_TIMEOUT:g} s:\n{self.log_tail()}"
-        )
+    def ready(self) -> bool:
+        """Whether the origin has written its info file (then read it)."""
+        if self.info_path.exists():
+            data = json.loads(self.info_path.read_text())
+            self.info = OriginInfo(
+                dns=(data["dns"][0], int(data["dns"][1])),
+                port=int(data["port"]),
+                ca_file=data["ca_file"],
+                name=data["name"],
+            )
+            return True
+        return False
 
 
 def didtrust_web_server(

@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from didtrust.serving import RepeatFilter, connection_cap
+from tests.helpers.clock import Clock
 from tests.helpers.fakes import ED25519_DID
 from tests.helpers.processes import free_port, wait_ready
 
@@ -148,20 +149,12 @@ def test_descriptor_exhaustion_does_not_become_a_log_storm(tmp_path):
 # -- the parts, in process --------------------------------------------------------
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def record(msg: str, *args: object, name: str = "x") -> logging.LogRecord:
     return logging.LogRecord(name, logging.ERROR, __file__, 1, msg, args, None)
 
 
 def test_repeated_log_lines_are_rate_limited():
-    clock = FakeClock()
+    clock = Clock(0.0)
     repeats = RepeatFilter(burst=3, window=10, clock=clock)
     kept = [repeats.filter(record("accept failed: %s", i)) for i in range(10)]
     assert kept == [True] * 3 + [False] * 7
@@ -174,7 +167,7 @@ def test_repeated_log_lines_are_rate_limited():
 
 
 def test_repeat_filter_kinds_are_bounded():
-    clock = FakeClock()
+    clock = Clock(0.0)
     repeats = RepeatFilter(burst=1, window=10, clock=clock, max_kinds=4)
     for i in range(100):
         assert repeats.filter(record(f"distinct {i}"))
