@@ -598,9 +598,18 @@ def python_module(module: str, *args: str) -> list[str]:
 
 
 def didtrust_server(
-    workers: int, log_dir: Path, cpu: set[int] | None, log_level: str = "WARNING"
+    workers: int,
+    log_dir: Path,
+    cpu: set[int] | None,
+    log_level: str = "WARNING",
+    *,
+    settings: dict[str, str] | None = None,
+    name: str | None = None,
 ) -> Server:
-    """A ``python -m didtrust serve`` child on a free loopback port."""
+    """A ``python -m didtrust serve`` child on a free loopback port.
+
+    ``settings`` are more ``DIDTRUST_*`` variables for it.
+    """
     port = free_port()
     env = child_env()
     env["DIDTRUST_LOG_LEVEL"] = log_level
@@ -609,6 +618,7 @@ def didtrust_server(
     # writes and verifications would cap the figures at the limits themselves.
     env["DIDTRUST_RATE_LIMIT_WRITES"] = "0"
     env["DIDTRUST_RATE_LIMIT_VERIFY"] = "0"
+    env.update(settings or {})
     argv = python_module(
         "didtrust",
         "serve",
@@ -620,7 +630,7 @@ def didtrust_server(
         str(workers),
     )
     return Server(
-        f"didtrust w{workers}",
+        name or f"didtrust w{workers}",
         argv,
         port=port,
         ready_path="/ready",

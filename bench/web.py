@@ -62,7 +62,6 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from yarl import URL
 
 from bench.harness import (
-    HOST,
     PREFIX,
     LoadGenerator,
     PythonLoad,
@@ -72,7 +71,7 @@ from bench.harness import (
     add_run_arguments,
     check_load_arguments,
     child_env,
-    free_port,
+    didtrust_server,
     http_get,
     make_pool,
     measured,
@@ -158,38 +157,14 @@ def didtrust_web_server(
     origin: OriginInfo, log_dir: Path, cpu: set[int] | None, log_level: str
 ) -> Server:
     """``python -m didtrust serve`` (one worker) fetching from the origin."""
-    port = free_port()
-    env = child_env()
-    env.update(
-        {
-            "DIDTRUST_LOG_LEVEL": log_level,
-            "DIDTRUST_DATA_DIR": str(log_dir / "data"),
-            "DIDTRUST_FETCH_CA_FILE": origin.ca_file,
-            "DIDTRUST_FETCH_NAMESERVERS": f"{origin.dns[0]}:{origin.dns[1]}",
-            "DIDTRUST_UNSAFE_FETCH_ALLOW_PRIVATE_NETWORKS": "127.0.0.0/8",
-            "DIDTRUST_CACHE_MAX_ENTRIES": str(CACHE_MAX_ENTRIES),
-        }
-    )
-    argv = [
-        sys.executable,
-        "-m",
-        "didtrust",
-        "serve",
-        "--host",
-        HOST,
-        "--port",
-        str(port),
-        "--workers",
-        "1",
-    ]
-    return Server(
-        "didtrust web",
-        argv,
-        port=port,
-        ready_path="/ready",
-        env=env,
-        log_dir=log_dir,
-        cpu=cpu,
+    settings = {
+        "DIDTRUST_FETCH_CA_FILE": origin.ca_file,
+        "DIDTRUST_FETCH_NAMESERVERS": f"{origin.dns[0]}:{origin.dns[1]}",
+        "DIDTRUST_UNSAFE_FETCH_ALLOW_PRIVATE_NETWORKS": "127.0.0.0/8",
+        "DIDTRUST_CACHE_MAX_ENTRIES": str(CACHE_MAX_ENTRIES),
+    }
+    return didtrust_server(
+        1, log_dir, cpu, log_level, settings=settings, name="didtrust web"
     )
 
 
