@@ -49,7 +49,6 @@ from didtrust.wiring import open_resolver
 from registry.answercheck import (
     MAX_ANSWER_BYTES,
     AnswerFormatError,
-    CheckStatus,
     VerificationReport,
     parse_answer_text,
     verify_answer_document,
@@ -62,6 +61,7 @@ from registry.history import (
     check_history,
 )
 from registry.models import format_time, parse_time
+from resolver.checks import CheckStatus
 from resolver.did import DID, parse_did
 from resolver.errors import ResolutionError
 from resolver.keys import decode_multikey

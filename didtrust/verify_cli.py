@@ -18,9 +18,10 @@ from typing import Any
 from didtrust.settings import Settings, SettingsError
 from registry.errors import RegistryError
 from resolver import strictjson
+from resolver.checks import CheckStatus
 from resolver.errors import BadRequestError
 from verifier.errors import VerificationError
-from verifier.service import CheckStatus, VerificationReport
+from verifier.service import VerificationReport
 
 __all__ = ["add_verify_parser", "run_verify"]
 

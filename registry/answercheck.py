@@ -51,7 +51,6 @@ import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Final
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -64,6 +63,7 @@ from registry.models import GenesisEntry, StatementEntry, format_time, parse_tim
 from registry.state import RegistryState, StateError
 from registry.statements import StatementError, peek_header, verify_statement
 from registry.views import entity_json, parse_entry
+from resolver.checks import Check, CheckStatus
 from resolver.did import DID
 from resolver.errors import ResolutionError
 
@@ -74,8 +74,6 @@ if TYPE_CHECKING:
 __all__ = [
     "MAX_ANSWER_BYTES",
     "AnswerFormatError",
-    "Check",
-    "CheckStatus",
     "ConsistencyEvidence",
     "ResolveDocument",
     "VerificationReport",
@@ -104,37 +102,6 @@ class AnswerFormatError(RegistryError):
 
 
 # -- the report ------------------------------------------------------------------
-
-
-class CheckStatus(StrEnum):
-    """The outcome of one check."""
-
-    PASSED = "pass"
-    FAILED = "fail"
-    SKIPPED = "skipped"
-    """Not run (e.g. offline): neither a pass nor a failure."""
-
-
-@dataclass(frozen=True, slots=True)
-class Check:
-    """One named step of a verification and what it found."""
-
-    name: str
-    status: CheckStatus
-    detail: str
-    leaf: int | None = None
-    """The log index the check is about, for per-statement checks."""
-
-    def to_json(self) -> dict[str, Any]:
-        """The check as JSON."""
-        out: dict[str, Any] = {
-            "name": self.name,
-            "status": str(self.status),
-            "detail": self.detail,
-        }
-        if self.leaf is not None:
-            out["leaf"] = self.leaf
-        return out
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,16 +15,13 @@ from typing import Any
 import pytest
 import rfc8785
 
-from registry.answercheck import (
-    AnswerFormatError,
-    CheckStatus,
-    parse_answer_text,
-)
+from registry.answercheck import AnswerFormatError, parse_answer_text
 from registry.answers import sign_answer
 from registry.checkpoint import Checkpoint, NoteSigner, sign_checkpoint
 from registry.identity import RegistryIdentity
 from registry.models import format_time, parse_time
 from registry.statements import sign_statement
+from resolver.checks import CheckStatus
 from resolver.did import DID
 from resolver.errors import InvalidDIDError, MethodNotSupportedError, NotFoundError
 from tests.helpers.registry_answers import (

@@ -18,10 +18,7 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from registry.answercheck import (
-    CheckStatus,
-    VerificationReport,
-)
+from registry.answercheck import VerificationReport
 from registry.checkpoint import Checkpoint
 from registry.client import RegistryClient
 from registry.errors import RegistryError
@@ -38,6 +35,7 @@ from registry.history import (
 )
 from registry.merkle import MemoryTree
 from registry.service import b64
+from resolver.checks import CheckStatus
 from tests.helpers.registry_answers import (
     REGISTRY,
     World,
