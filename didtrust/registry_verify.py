@@ -53,7 +53,7 @@ from registry.answercheck import (
     parse_answer_text,
     verify_answer_document,
 )
-from registry.client import FetchError, RegistryClient
+from registry.client import RegistryClient, RegistryFetchError
 from registry.history import (
     CheckpointStore,
     CheckpointStoreError,
@@ -151,7 +151,7 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
     except CheckpointStoreError as exc:
         print(f"didtrust: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except (_CannotVerifyError, FetchError, AnswerFormatError) as exc:
+    except (_CannotVerifyError, RegistryFetchError, AnswerFormatError) as exc:
         print(f"didtrust: {exc}", file=sys.stderr)
         print("NOT VERIFIED")
         return EXIT_NOT_VERIFIED

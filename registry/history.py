@@ -29,7 +29,7 @@ from typing import Any, Protocol
 
 from registry.answercheck import VerificationReport, decode_hash, encode_hash
 from registry.checkpoint import Checkpoint
-from registry.client import FetchError
+from registry.client import RegistryFetchError
 from registry.errors import ProofError, RegistryError
 from registry.merkle import verify_consistency
 
@@ -83,7 +83,7 @@ class ConsistencySource(Protocol):
         """An RFC 9162 consistency proof from size ``first`` to ``second``.
 
         Raises:
-            FetchError: the proof could not be had.
+            RegistryFetchError: the proof could not be had.
         """
         ...
 
@@ -362,7 +362,7 @@ async def _consistency_proof(
         return None, ""
     try:
         proof = await proofs.consistency(previous.size, cp.size)
-    except FetchError as exc:
+    except RegistryFetchError as exc:
         raise ConsistencyUnavailableError(
             f"no proof that size {cp.size} extends size {previous.size} seen "
             f"before: {exc}"
