@@ -34,7 +34,7 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from registry.errors import ProofError
+from registry.errors import MerkleProofError
 from registry.rules import (
     ConflictError,
     NotAuthorizedError,
@@ -131,7 +131,7 @@ STATUS_BY_ERROR: Final[tuple[Row, ...]] = (
     Row(ConflictError, 409),
     Row(RejectedStatementError, 422),
     Row(UnknownEntityError, 404),
-    Row(ProofError, 400),
+    Row(MerkleProofError, 400),
     Row(InvalidCursorError, 400),
     Row(NotInitializedError, 503),
     Row(ServiceUnavailableError, 503),

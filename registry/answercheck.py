@@ -57,7 +57,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from registry.answers import AnswerSignatureError, query_sha256, verify_answer
 from registry.checkpoint import Checkpoint, NoteVerifier, open_checkpoint
-from registry.errors import CheckpointError, ProofError, RegistryError
+from registry.errors import CheckpointError, MerkleProofError, RegistryError
 from registry.merkle import leaf_hash, verify_inclusion
 from registry.models import GenesisEntry, StatementEntry, format_time, parse_time
 from registry.state import RegistryState, StateError
@@ -625,7 +625,7 @@ def _check_inclusion(
             hashed = leaf_hash(item.entry.encode("utf-8"))
             verify_inclusion(hashed, index, cp.size, proof, cp.root_hash)
             leaves[index] = _Leaf(item.entry, item.inclusion_proof)
-    except (ValueError, ProofError) as exc:
+    except (ValueError, MerkleProofError) as exc:
         report.failed(name, str(exc))
         return None
     if not leaves:

@@ -4,7 +4,7 @@
 
     DidTrustError                        (resolver.errors)
     └── RegistryError
-        ├── ProofError                   a Merkle proof is invalid or cannot be made
+        ├── MerkleProofError             a Merkle proof is invalid or cannot be made
         │   ├── InclusionProofError      RFC 9162 §2.1.3
         │   └── ConsistencyProofError    RFC 9162 §2.1.4
         └── CheckpointError              a signed checkpoint cannot be trusted
@@ -32,8 +32,8 @@ __all__ = [
     "InclusionProofError",
     "InvalidKeyError",
     "MalformedCheckpointError",
+    "MerkleProofError",
     "OriginMismatchError",
-    "ProofError",
     "RegistryError",
     "SignatureError",
 ]
@@ -43,15 +43,15 @@ class RegistryError(DidTrustError):
     """Root of every error the trust registry raises on purpose."""
 
 
-class ProofError(RegistryError):
+class MerkleProofError(RegistryError):
     """A Merkle proof failed to verify, or was asked for outside the tree."""
 
 
-class InclusionProofError(ProofError):
+class InclusionProofError(MerkleProofError):
     """An inclusion proof does not prove the leaf at that index in that tree."""
 
 
-class ConsistencyProofError(ProofError):
+class ConsistencyProofError(MerkleProofError):
     """A consistency proof does not prove the first tree is a prefix of the second.
 
     Raised as well for a rollback (a second tree smaller than the first).

@@ -30,7 +30,7 @@ from typing import Any, Protocol
 from registry.answercheck import VerificationReport, decode_hash, encode_hash
 from registry.checkpoint import Checkpoint
 from registry.client import RegistryFetchError
-from registry.errors import ProofError, RegistryError
+from registry.errors import MerkleProofError, RegistryError
 from registry.merkle import verify_consistency
 
 __all__ = [
@@ -144,7 +144,7 @@ def check_consistency(
         verify_consistency(
             old, new, previous.root_hash, new_checkpoint.root_hash, proof
         )
-    except ProofError as exc:
+    except MerkleProofError as exc:
         raise ForkError(
             f"the registry log forked: size {new} is not an extension of size "
             f"{old} seen before ({exc})"

@@ -74,7 +74,7 @@ from typing import Any, Protocol, Self
 from registry.errors import (
     ConsistencyProofError,
     InclusionProofError,
-    ProofError,
+    MerkleProofError,
     RegistryError,
 )
 from registry.merkle import (
@@ -369,7 +369,7 @@ class Store(LogReader, Protocol):
         """Return the RFC 9162 root hash of the tree of the first ``tree_size`` leaves.
 
         Raises:
-            ProofError: ``tree_size`` is negative or exceeds the log size.
+            MerkleProofError: ``tree_size`` is negative or exceeds the log size.
             StorageError: The store failed or its nodes are inconsistent.
         """
         ...
@@ -1047,7 +1047,7 @@ class LogStore(_Reads):
         return await self._rows().read_nodes(nodes)
 
     async def _nodes_for(
-        self, tree_size: int, nodes: Collection[Node], error: type[ProofError]
+        self, tree_size: int, nodes: Collection[Node], error: type[MerkleProofError]
     ) -> NodeHashes:
         """Fetch ``nodes`` of the tree of ``tree_size`` in one read.
 
@@ -1072,11 +1072,13 @@ class LogStore(_Reads):
         """Return the RFC 9162 root hash of the first ``tree_size`` leaves.
 
         Raises:
-            ProofError: ``tree_size`` is negative or exceeds the log size.
+            MerkleProofError: ``tree_size`` is negative or exceeds the log size.
             StorageError: The store failed or its nodes are inconsistent.
         """
         nodes = root_nodes(tree_size)
-        return root_hash(tree_size, await self._nodes_for(tree_size, nodes, ProofError))
+        return root_hash(
+            tree_size, await self._nodes_for(tree_size, nodes, MerkleProofError)
+        )
 
     async def inclusion_proof(self, index: int, tree_size: int) -> list[bytes]:
         """Return the inclusion proof of leaf ``index`` in tree ``tree_size``.
