@@ -25,7 +25,7 @@ from typing import Any
 from didtrust import __version__
 from didtrust.settings import Settings, SettingsError
 from didtrust.supervisor import PortInUseError
-from registry.identity import KeyFileError
+from registry.errors import KeyFileError
 from resolver.errors import ResolutionError
 
 __all__ = ["main"]

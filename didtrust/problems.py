@@ -34,26 +34,22 @@ from typing import Any, Final
 
 from aiohttp import web
 
-from registry.errors import MerkleProofError
-from registry.rules import (
+from registry.errors import (
     ConflictError,
+    InvalidCursorError,
+    MalformedStatementError,
+    MerkleProofError,
     NotAuthorizedError,
+    NotInitializedError,
     RejectedStatementError,
     ReplayError,
-)
-from registry.service import (
-    NotInitializedError,
     ServiceUnavailableError,
-    UnknownEntityError,
-)
-from registry.state import InvalidCursorError
-from registry.statements import (
-    MalformedStatementError,
     StatementSignatureError,
+    StorageError,
+    UnknownEntityError,
     UnknownKeyError,
     UnsupportedAlgorithmError,
 )
-from registry.store import StorageError
 from resolver.errors import (
     BadRequestError,
     DidTrustError,

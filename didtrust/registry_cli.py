@@ -36,8 +36,8 @@ from pydantic import ValidationError
 
 from didtrust.settings import Settings, SettingsError
 from registry.checkpoint import Checkpoint, sign_checkpoint
-from registry.errors import RegistryError
-from registry.identity import KeyFileError, create_key_file, web_did
+from registry.errors import KeyFileError, RegistryError
+from registry.identity import create_key_file, web_did
 from registry.models import MAX_DEPTH, GovernanceFramework, parse_time
 from registry.service import genesis_leaf
 from registry.statements import sign_statement

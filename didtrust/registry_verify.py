@@ -48,18 +48,18 @@ from didtrust.settings import Settings
 from didtrust.wiring import open_resolver
 from registry.answercheck import (
     MAX_ANSWER_BYTES,
-    AnswerFormatError,
     VerificationReport,
     parse_answer_text,
     verify_answer_document,
 )
-from registry.client import RegistryClient, RegistryFetchError
-from registry.history import (
-    CheckpointStore,
+from registry.client import RegistryClient
+from registry.errors import (
+    AnswerFormatError,
     CheckpointStoreError,
     ConsistencyUnavailableError,
-    check_history,
+    RegistryFetchError,
 )
+from registry.history import CheckpointStore, check_history
 from registry.models import format_time, parse_time
 from resolver.checks import CheckStatus
 from resolver.did import DID, parse_did

@@ -55,13 +55,20 @@ from typing import TYPE_CHECKING, Any, Final
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from registry.answers import AnswerSignatureError, query_sha256, verify_answer
+from registry.answers import query_sha256, verify_answer
 from registry.checkpoint import Checkpoint, NoteVerifier, open_checkpoint
-from registry.errors import CheckpointError, MerkleProofError, RegistryError
+from registry.errors import (
+    AnswerFormatError,
+    AnswerSignatureError,
+    CheckpointError,
+    MerkleProofError,
+    StateError,
+    StatementError,
+)
 from registry.merkle import leaf_hash, verify_inclusion
 from registry.models import GenesisEntry, StatementEntry, format_time, parse_time
-from registry.state import RegistryState, StateError
-from registry.statements import StatementError, peek_header, verify_statement
+from registry.state import RegistryState
+from registry.statements import peek_header, verify_statement
 from registry.views import entity_json, parse_entry
 from resolver.checks import Check, CheckStatus
 from resolver.did import DID
@@ -69,11 +76,10 @@ from resolver.errors import ResolutionError
 
 if TYPE_CHECKING:
     # Only for the report's annotation: registry.history imports this module.
-    from registry.history import SecurityError
+    from registry.errors import SecurityError
 
 __all__ = [
     "MAX_ANSWER_BYTES",
-    "AnswerFormatError",
     "ConsistencyEvidence",
     "ResolveDocument",
     "VerificationReport",
@@ -95,10 +101,6 @@ _INDEX_RE: Final = re.compile(r"0|[1-9][0-9]{0,18}")
 _HASH_B64_LEN: Final = 44
 # Resolution errors that mean "this kid cannot be right", not "cannot look now".
 _BAD_KID_ERRORS: Final = frozenset({"INVALID_DID", "INVALID_DID_DOCUMENT"})
-
-
-class AnswerFormatError(RegistryError):
-    """The text is neither a JSON answer nor a compact JWS."""
 
 
 # -- the report ------------------------------------------------------------------

@@ -29,13 +29,12 @@ import aiohttp
 
 from registry.answercheck import (
     MAX_ANSWER_BYTES,
-    AnswerFormatError,
     decode_hash,
     describe_error,
     parse_answer_text,
     show_value,
 )
-from registry.errors import RegistryError
+from registry.errors import AnswerFormatError, RegistryFetchError
 
 __all__ = ["RegistryClient", "RegistryFetchError", "ServerProofs"]
 
@@ -43,10 +42,6 @@ _CONNECT_TIMEOUT: Final = 10.0
 _TOTAL_TIMEOUT: Final = 30.0
 _MAX_REDIRECTS: Final = 3
 _MAX_PROOF_BYTES: Final = 1 << 20
-
-
-class RegistryFetchError(RegistryError):
-    """An answer or a proof could not be fetched from the server."""
 
 
 class RegistryClient:

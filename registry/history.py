@@ -29,46 +29,24 @@ from typing import Any, Protocol
 
 from registry.answercheck import VerificationReport, decode_hash, encode_hash
 from registry.checkpoint import Checkpoint
-from registry.client import RegistryFetchError
-from registry.errors import MerkleProofError, RegistryError
+from registry.errors import (
+    CheckpointStoreError,
+    ConsistencyUnavailableError,
+    ForkError,
+    MerkleProofError,
+    RegistryFetchError,
+    RollbackError,
+    SecurityError,
+)
 from registry.merkle import verify_consistency
 
 __all__ = [
     "CheckpointStore",
-    "CheckpointStoreError",
     "ConsistencySource",
-    "ConsistencyUnavailableError",
-    "ForkError",
-    "RollbackError",
-    "SecurityError",
     "TrustedCheckpoint",
     "check_consistency",
     "check_history",
 ]
-
-
-class SecurityError(RegistryError):
-    """The registry's log is not the one seen before: do not trust it.
-
-    Kept apart from an answer that merely fails to verify: these mean the
-    registry showed two different histories (or refuses to prove it did not).
-    """
-
-
-class RollbackError(SecurityError):
-    """The log is smaller than a checkpoint of it seen before."""
-
-
-class ForkError(SecurityError):
-    """The log is not an extension of the one seen before (a split view)."""
-
-
-class ConsistencyUnavailableError(SecurityError):
-    """The log grew, and nothing proves the new one extends the one seen before."""
-
-
-class CheckpointStoreError(RegistryError):
-    """The checkpoint file cannot be read, trusted or written."""
 
 
 class ConsistencySource(Protocol):

@@ -34,9 +34,9 @@ from urllib.parse import unquote
 
 from aiohttp import web
 
+from registry.errors import MalformedStatementError, NotInitializedError
 from registry.models import Role, parse_time
-from registry.service import NotInitializedError, RegistryService, b64
-from registry.statements import MalformedStatementError
+from registry.service import RegistryService, b64
 from resolver import strictjson
 from resolver.errors import BadRequestError, UnsupportedMediaTypeError
 

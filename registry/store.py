@@ -72,10 +72,13 @@ from types import TracebackType
 from typing import Any, Protocol, Self
 
 from registry.errors import (
+    CheckpointMismatchError,
     ConsistencyProofError,
+    DuplicateJtiError,
+    EntryNotFoundError,
     InclusionProofError,
     MerkleProofError,
-    RegistryError,
+    StorageError,
 )
 from registry.merkle import (
     Node,
@@ -95,15 +98,9 @@ __all__ = [
     "AppendedLeaf",
     "Backend",
     "BackendTransaction",
-    "CheckpointMismatchError",
-    "DuplicateJtiError",
-    "EntryNotFoundError",
     "LogReader",
     "LogRows",
     "LogStore",
-    "SchemaVersionError",
-    "StorageBusyError",
-    "StorageError",
     "Store",
     "StoredCheckpoint",
     "WriteTransaction",
@@ -113,53 +110,6 @@ log = logging.getLogger(__name__)
 
 MAX_READ_ENTRIES = 1000
 """Most leaves one ``entries`` or ``leaf_hashes`` call returns."""
-
-
-# --- errors -------------------------------------------------------------------
-
-
-class StorageError(RegistryError):
-    """The store failed, or refused a write that would break its guarantees.
-
-    Errors of the database driver are wrapped in this (``raise ... from e``);
-    the original is the ``__cause__``. A write transaction in which one was
-    raised is rolled back.
-    """
-
-
-class StorageBusyError(StorageError):
-    """The write lock (or the database) stayed busy past the busy timeout.
-
-    Transient: another writer held the lock; retrying later may succeed.
-    """
-
-
-class SchemaVersionError(StorageError):
-    """The database schema is newer than any this code knows; it is not opened."""
-
-
-class DuplicateJtiError(StorageError):
-    """A statement's ``jti`` is already in the log (a replay).
-
-    Attributes:
-        jti: The duplicate ``jti``.
-        index: The leaf index already holding it, or ``None`` when the
-            duplicate is within the rows being added.
-    """
-
-    def __init__(self, jti: str, index: int | None) -> None:
-        where = f"leaf {index}" if index is not None else "the same batch"
-        super().__init__(f"jti {jti!r} is already in the log at {where}")
-        self.jti = jti
-        self.index = index
-
-
-class CheckpointMismatchError(StorageError):
-    """A checkpoint's size or root is not the tree's in the transaction."""
-
-
-class EntryNotFoundError(RegistryError, LookupError):
-    """No leaf at that index (the log is smaller)."""
 
 
 # --- values -------------------------------------------------------------------

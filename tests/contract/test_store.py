@@ -23,7 +23,15 @@ from typing import Any
 
 import pytest
 
-from registry.errors import ConsistencyProofError, InclusionProofError, MerkleProofError
+from registry.errors import (
+    CheckpointMismatchError,
+    ConsistencyProofError,
+    DuplicateJtiError,
+    EntryNotFoundError,
+    InclusionProofError,
+    MerkleProofError,
+    StorageError,
+)
 from registry.memory import InMemoryStore, MemoryBackend
 from registry.merkle import (
     EMPTY_ROOT,
@@ -37,11 +45,7 @@ from registry.sqlite import SqliteStore
 from registry.store import (
     MAX_READ_ENTRIES,
     AppendedLeaf,
-    CheckpointMismatchError,
-    DuplicateJtiError,
-    EntryNotFoundError,
     LogStore,
-    StorageError,
     Store,
     StoredCheckpoint,
     WriteTransaction,

@@ -37,8 +37,9 @@ from didtrust.appkeys import REGISTRY
 from didtrust.settings import Settings
 from drivers.jwk import encode_did_jwk
 from drivers.key import KeyDriver
-from registry.answers import AnswerSignatureError, verify_answer
+from registry.answers import verify_answer
 from registry.checkpoint import Checkpoint, open_checkpoint
+from registry.errors import AnswerSignatureError
 from registry.identity import RegistryIdentity
 from registry.merkle import (
     leaf_hash,

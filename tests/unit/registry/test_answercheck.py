@@ -15,9 +15,10 @@ from typing import Any
 import pytest
 import rfc8785
 
-from registry.answercheck import AnswerFormatError, parse_answer_text
+from registry.answercheck import parse_answer_text
 from registry.answers import sign_answer
 from registry.checkpoint import Checkpoint, NoteSigner, sign_checkpoint
+from registry.errors import AnswerFormatError
 from registry.identity import RegistryIdentity
 from registry.models import format_time, parse_time
 from registry.statements import sign_statement

@@ -13,7 +13,8 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from registry.client import RegistryClient, RegistryFetchError
+from registry.client import RegistryClient
+from registry.errors import RegistryFetchError
 from registry.service import b64
 from tests.helpers.registry_answers import (
     UNI,

@@ -21,14 +21,16 @@ from aiohttp import web
 from registry.answercheck import VerificationReport
 from registry.checkpoint import Checkpoint
 from registry.client import RegistryClient
-from registry.errors import RegistryError
-from registry.history import (
-    CheckpointStore,
+from registry.errors import (
     CheckpointStoreError,
     ConsistencyUnavailableError,
     ForkError,
+    RegistryError,
     RollbackError,
     SecurityError,
+)
+from registry.history import (
+    CheckpointStore,
     TrustedCheckpoint,
     check_consistency,
     check_history,

@@ -16,8 +16,8 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from registry.errors import StatementError
 from registry.models import MAX_NUMERIC_DATE, STATEMENT_TYP
-from registry.statements import StatementError
 from tests.registry_fixtures import ACCREDITOR, ROOT, STRANGER, Authority
 from tests.unit.registry.test_service import ACCREDIT_DIPLOMAS, registry
 

@@ -14,7 +14,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from registry.errors import RegistryError
+from registry.errors import (
+    EntryOrderError,
+    InconsistentEntryError,
+    InvalidCursorError,
+    RefusalKind,
+    RegistryError,
+    RejectedStatementError,
+    StateError,
+)
 from registry.models import (
     MAX_DEPTH,
     STATEMENT_TYP,
@@ -28,16 +36,8 @@ from registry.models import (
     SubjectInfo,
     parse_time,
 )
-from registry.rules import RejectedStatementError, check_statement
-from registry.state import (
-    AccreditationStatus,
-    EntryOrderError,
-    InconsistentEntryError,
-    InvalidCursorError,
-    RefusalKind,
-    RegistryState,
-    StateError,
-)
+from registry.rules import check_statement
+from registry.state import AccreditationStatus, RegistryState
 
 REGISTRY = "did:web:registry.example"
 ROOT = "did:example:root"
