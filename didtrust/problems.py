@@ -19,7 +19,7 @@ module, in the composition root, decides what a client sees.
   error, a project error by the tables above, anything else as a bare 500
   that is logged and never shows a traceback.
 
-RFC 9457: https://www.rfc-editor.org/rfc/rfc9457. W3C DID Resolution v0.3,
+RFC 9457: https://www.rfc-editor.org/rfc/rfc9457. W3C DID Resolution,
 § "HTTP(S) Binding".
 
 This module does not parse requests or decide what is an error; it renders.
