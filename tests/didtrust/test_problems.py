@@ -19,8 +19,8 @@ from registry.errors import (
     RegistryError,
     ReplayError,
     ScopeWideningError,
+    StorageError,
 )
-from registry.store import StorageError
 from resolver.errors import (
     BadRequestError,
     DriverError,
