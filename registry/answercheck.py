@@ -70,6 +70,7 @@ from registry.models import GenesisEntry, StatementEntry, format_time, parse_tim
 from registry.state import RegistryState
 from registry.statements import peek_header, verify_statement
 from registry.views import entity_json, parse_entry
+from resolver import strictjson
 from resolver.checks import Check, CheckStatus
 from resolver.did import DID
 from resolver.errors import ResolutionError
@@ -228,8 +229,8 @@ def parse_answer_text(text: str) -> dict[str, Any] | str:
     stripped = text.strip()
     if stripped.startswith("{"):
         try:
-            value = json.loads(stripped)
-        except ValueError as exc:
+            value = strictjson.loads(stripped)
+        except (ValueError, RecursionError) as exc:
             raise AnswerFormatError(f"the answer is not valid json: {exc}") from None
         if not isinstance(value, dict):
             raise AnswerFormatError("the answer is not a json object")

@@ -19,7 +19,6 @@ more than a few places.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Final, Self
@@ -35,8 +34,9 @@ from registry.answercheck import (
     show_value,
 )
 from registry.errors import AnswerFormatError, RegistryFetchError
+from resolver import strictjson
 
-__all__ = ["RegistryClient", "RegistryFetchError", "ServerProofs"]
+__all__ = ["RegistryClient", "ServerProofs"]
 
 _CONNECT_TIMEOUT: Final = 10.0
 _TOTAL_TIMEOUT: Final = 30.0
@@ -130,7 +130,7 @@ class RegistryClient:
         if status != 200:
             raise RegistryFetchError(f"{base} answered {_problem(status, body)}")
         try:
-            data = json.loads(body)
+            data = strictjson.loads(body)
             if not isinstance(data, dict):
                 raise ValueError("not a json object")
             if data.get("first") != first or data.get("second") != second:
@@ -142,7 +142,7 @@ class RegistryClient:
             if not isinstance(hashes, list) or len(hashes) > 128:
                 raise ValueError("'proof' is not a list of hashes")
             return [decode_hash(h, f"proof hash {i}") for i, h in enumerate(hashes)]
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:
             raise RegistryFetchError(
                 f"{base}: malformed consistency proof: {exc}"
             ) from None
@@ -205,8 +205,8 @@ class ServerProofs:
 
 def _problem(status: int, body: bytes) -> str:
     try:
-        problem = json.loads(body)
+        problem = strictjson.loads(body)
         detail = f"{problem.get('title')}: {problem.get('detail')}"
-    except (ValueError, AttributeError):
+    except (ValueError, RecursionError, AttributeError):
         detail = body[:200].decode("utf-8", "replace")
     return f"status {status}: {detail}"

@@ -560,6 +560,19 @@ def test_parse_answer_text_rejects_what_is_no_answer(text: str) -> None:
         parse_answer_text(text)
 
 
+def test_duplicate_member_in_json_answer_refused() -> None:
+    # Two "authorized" members: one reader of the text sees false, a parser
+    # keeping the last value sees true.
+    text = '{"authorized": false, "entity_id": "did:example:a", "authorized": true}'
+    with pytest.raises(AnswerFormatError, match="duplicate member 'authorized'"):
+        parse_answer_text(text)
+
+
+def test_deeply_nested_json_answer_is_a_format_error() -> None:
+    with pytest.raises(AnswerFormatError, match="not valid json"):
+        parse_answer_text('{"a":' * 100_000)
+
+
 def test_verify_refuses_bad_registry_key_as_programming_error(world: World) -> None:
     with pytest.raises(ValueError, match="not 32"):
         asyncio.run(verify(world, world.copy("entity5"), registry_key=b"short"))
