@@ -3,15 +3,16 @@
 The services are built by ``didtrust.wiring``, as for the CLI, and run in one
 ``cleanup_ctx``: every resource lives in a ``cleanup_ctx`` so its cleanup runs
 exactly when its startup succeeded, in reverse order. Errors that escape a
-handler are rendered here as RFC 9457 problem details; unknown ones are logged
-and answered with a bare 500 (never a traceback).
+handler are rendered as RFC 9457 problem details by ``didtrust.problems``'
+middleware, which holds every status table; unknown ones are logged and
+answered with a bare 500 (never a traceback).
 """
 
 from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from aiohttp import web
@@ -21,6 +22,7 @@ from didtrust import __version__
 from didtrust.apidocs import openapi_routes
 from didtrust.appkeys import FETCHER, METRICS, REGISTRY, RESOLVER, SETTINGS, VERIFIER
 from didtrust.observability import setup_observability
+from didtrust.problems import error_middleware, resolution_problem
 from didtrust.ratelimit import RateLimiter, TokenBuckets
 from didtrust.settings import Settings
 from didtrust.webpage import page_routes
@@ -28,48 +30,13 @@ from didtrust.wiring import open_services
 from registry.http import RegistryRoutes
 from registry.identity import RegistryIdentity
 from resolver.driver import DriverRegistry
-from resolver.errors import ResolutionError
-from resolver.http import ResolverRoutes, status_for
+from resolver.http import ResolverRoutes
 from resolver.limiter import Limiter
 from verifier.http import VerifierRoutes
 
-__all__ = ["create_app", "problem_response"]
+__all__ = ["create_app"]
 
 log = logging.getLogger(__name__)
-
-Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
-
-
-def problem_response(
-    status: int, title: str, detail: str = "", **extra: Any
-) -> web.Response:
-    """An RFC 9457 ``application/problem+json`` response."""
-    body: dict[str, Any] = {"type": "about:blank", "title": title, "status": status}
-    if detail:
-        body["detail"] = detail
-    body.update(extra)
-    return web.json_response(
-        body, status=status, content_type="application/problem+json"
-    )
-
-
-@web.middleware
-async def error_middleware(
-    request: web.Request, handler: Handler
-) -> web.StreamResponse:
-    """Render escaping errors as problem details; never leak a traceback."""
-    try:
-        return await handler(request)
-    except web.HTTPException as exc:
-        if exc.status < 400 or exc.empty_body:
-            raise
-        return problem_response(exc.status, exc.reason, exc.text or "")
-    except ResolutionError as exc:
-        status = status_for(exc)
-        return problem_response(status, exc.title, exc.detail, type=exc.type_uri)
-    except Exception:
-        log.exception("unhandled error on %s %s", request.method, request.path)
-        return problem_response(500, "internal error")
 
 
 def services_ctx(
@@ -234,6 +201,7 @@ def create_app(
     app.cleanup_ctx.append(services_ctx(registry, clock))
     routes = ResolverRoutes(
         RESOLVER,
+        problem=resolution_problem,
         max_identifier_length=settings.max_did_length,
         cors=settings.cors,
     )

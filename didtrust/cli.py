@@ -25,7 +25,7 @@ from typing import Any
 from didtrust import __version__
 from didtrust.settings import Settings, SettingsError
 from didtrust.supervisor import PortInUseError
-from registry.identity import KeyFileError
+from registry.errors import KeyFileError
 from resolver.errors import ResolutionError
 
 __all__ = ["main"]
@@ -249,9 +249,10 @@ async def resolve_command(
     settings: Settings, identifier: str, accept: str | None, options: dict[str, str]
 ) -> int:
     """Resolve or dereference ``identifier`` and print the answer as JSON."""
+    from didtrust.problems import resolution_problem
     from didtrust.wiring import open_resolver
     from resolver.did import parse_did_url
-    from resolver.http import RESOLUTION_CONTEXT, negotiate
+    from resolver.http import RESOLUTION_CONTEXT, error_result, negotiate
 
     answer: dict[str, Any]
     dereferencing = False
@@ -291,15 +292,9 @@ async def resolve_command(
                         "contentMetadata": deref.content_metadata,
                     }
         except ResolutionError as exc:
-            meta_key = (
-                "dereferencingMetadata" if dereferencing else "didResolutionMetadata"
-            )
-            error = {
-                "@context": RESOLUTION_CONTEXT,
-                ("content" if dereferencing else "didDocument"): None,
-                meta_key: {"error": exc.problem()},
-                ("contentMetadata" if dereferencing else "didDocumentMetadata"): {},
-            }
+            # The error result the server would answer, status included.
+            _status, problem = resolution_problem(exc)
+            error = error_result(problem, dereferencing=dereferencing)
             print(json.dumps(error, indent=2))
             print(f"didtrust: {exc.error_type}: {exc.detail}", file=sys.stderr)
             return EXIT_FAILED

@@ -61,6 +61,7 @@ from prometheus_client import (
 )
 from prometheus_client import multiprocess as prom_multiprocess
 
+from didtrust.problems import PROBLEM_BASE
 from resolver.cache import CacheCounters
 
 __all__ = [
@@ -92,7 +93,6 @@ _SANE_ID: Final = re.compile(r"[A-Za-z0-9._-]{1,64}")
 _ID_PREFIX: Final = os.urandom(12).hex()
 _ID_COUNTER: Final = itertools.count(1)
 _REASON: Final = re.compile(r"[a-z0-9-]{1,48}")
-_PROBLEM_PREFIX: Final = "urn:didtrust:problem:"
 _IDENTIFIERS: Final = "/1.0/identifiers/"
 _VERIFY: Final = "/credentials/verify"
 _STATEMENTS: Final = "/registry/v1/statements"
@@ -381,8 +381,8 @@ def _problem_reason(response: web.StreamResponse) -> str:
     except ValueError:
         return "other"
     kind = problem.get("type") if isinstance(problem, dict) else None
-    if isinstance(kind, str) and kind.startswith(_PROBLEM_PREFIX):
-        reason = kind[len(_PROBLEM_PREFIX) :]
+    if isinstance(kind, str) and kind.startswith(PROBLEM_BASE):
+        reason = kind[len(PROBLEM_BASE) :]
         if _REASON.fullmatch(reason):
             return reason
     return "other"

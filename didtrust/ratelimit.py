@@ -47,6 +47,7 @@ from typing import Final
 
 from aiohttp import web
 
+from didtrust.problems import PROBLEM_BASE, problem_response
 from resolver.cache import LRU
 from resolver.limiter import Limiter
 
@@ -65,7 +66,7 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
-RATE_LIMITED: Final = "urn:didtrust:problem:rate-limited"
+RATE_LIMITED: Final = PROBLEM_BASE + "rate-limited"
 """Problem type of a refused request."""
 
 _WRITE_METHODS: Final = frozenset({"POST", "PUT", "PATCH", "DELETE"})
@@ -357,14 +358,10 @@ class RateLimiter:
             f"more than {limiter.rate:g} {what} per second (bursts of "
             f"{limiter.burst:g}) from this client; retry in {retry_after} s"
         )
-        return web.json_response(
-            {
-                "type": RATE_LIMITED,
-                "title": "too many requests",
-                "status": 429,
-                "detail": detail,
-            },
-            status=429,
-            content_type="application/problem+json",
+        return problem_response(
+            429,
+            "too many requests",
+            detail,
+            type_=RATE_LIMITED,
             headers={"Retry-After": str(retry_after)},
         )

@@ -34,10 +34,10 @@ from pathlib import Path
 
 from registry.checkpoint import open_checkpoint
 from registry.database import DatabaseUrl
-from registry.errors import RegistryError
+from registry.errors import RegistryError, StorageError
 from registry.identity import RegistryIdentity, load_key_file
 from registry.merkle import MemoryTree
-from registry.store import MAX_READ_ENTRIES, LogStore, StorageError
+from registry.store import MAX_READ_ENTRIES, LogStore
 
 __all__ = ["BackupError", "BackupSummary", "backup_registry"]
 

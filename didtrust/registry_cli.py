@@ -36,11 +36,12 @@ from pydantic import ValidationError
 
 from didtrust.settings import Settings, SettingsError
 from registry.checkpoint import Checkpoint, sign_checkpoint
-from registry.errors import RegistryError
-from registry.identity import KeyFileError, create_key_file, web_did
+from registry.errors import KeyFileError, RegistryError
+from registry.identity import create_key_file, web_did
 from registry.models import MAX_DEPTH, GovernanceFramework, parse_time
 from registry.service import genesis_leaf
 from registry.statements import sign_statement
+from resolver import strictjson
 from resolver.did import parse_did
 from resolver.errors import ResolutionError
 from resolver.keys import encode_multikey
@@ -410,10 +411,14 @@ async def _submit(args: argparse.Namespace, settings: Settings) -> int:
     print(body)
     if status != 201:
         try:
-            problem = json.loads(body)
-            detail = f"{problem.get('title')}: {problem.get('detail')}"
-        except ValueError:
-            detail = body[:200]
+            problem = strictjson.loads(body)
+        except (ValueError, RecursionError):
+            problem = None
+        detail = (
+            f"{problem.get('title')}: {problem.get('detail')}"
+            if isinstance(problem, dict)
+            else body[:200]
+        )
         print(f"didtrust: refused ({status}) {detail}", file=sys.stderr)
         return EXIT_FAILED
     return EXIT_OK

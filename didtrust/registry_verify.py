@@ -48,20 +48,20 @@ from didtrust.settings import Settings
 from didtrust.wiring import open_resolver
 from registry.answercheck import (
     MAX_ANSWER_BYTES,
-    AnswerFormatError,
-    CheckStatus,
     VerificationReport,
     parse_answer_text,
     verify_answer_document,
 )
-from registry.client import FetchError, RegistryClient
-from registry.history import (
-    CheckpointStore,
+from registry.client import RegistryClient
+from registry.errors import (
+    AnswerFormatError,
     CheckpointStoreError,
     ConsistencyUnavailableError,
-    check_history,
+    RegistryFetchError,
 )
+from registry.history import CheckpointStore, check_history
 from registry.models import format_time, parse_time
+from resolver.checks import CheckStatus
 from resolver.did import DID, parse_did
 from resolver.errors import ResolutionError
 from resolver.keys import decode_multikey
@@ -151,7 +151,7 @@ async def run(args: argparse.Namespace, settings: Settings) -> int:
     except CheckpointStoreError as exc:
         print(f"didtrust: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except (_CannotVerifyError, FetchError, AnswerFormatError) as exc:
+    except (_CannotVerifyError, RegistryFetchError, AnswerFormatError) as exc:
         print(f"didtrust: {exc}", file=sys.stderr)
         print("NOT VERIFIED")
         return EXIT_NOT_VERIFIED

@@ -37,6 +37,8 @@ from typing import Final
 
 from aiohttp import web
 
+from didtrust.problems import problem
+
 __all__ = [
     "FD_RESERVE",
     "SHED_BACKLOG",
@@ -60,12 +62,11 @@ SHED_LINGER: Final = 2.0
 """Seconds a shed connection waits for its request before it is closed."""
 
 _SHED_BODY: Final = json.dumps(
-    {
-        "type": "about:blank",
-        "title": "Service Unavailable",
-        "status": 503,
-        "detail": "the server is at its connection limit; retry shortly",
-    }
+    problem(
+        503,
+        "Service Unavailable",
+        "the server is at its connection limit; retry shortly",
+    )
 ).encode()
 _SHED_RESPONSE: Final = (
     b"HTTP/1.1 503 Service Unavailable\r\n"

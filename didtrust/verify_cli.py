@@ -17,8 +17,11 @@ from typing import Any
 
 from didtrust.settings import Settings, SettingsError
 from registry.errors import RegistryError
+from resolver import strictjson
+from resolver.checks import CheckStatus
+from resolver.errors import BadRequestError
 from verifier.errors import VerificationError
-from verifier.service import CheckStatus, VerificationReport
+from verifier.service import VerificationReport
 
 __all__ = ["add_verify_parser", "run_verify"]
 
@@ -53,7 +56,7 @@ def _read(path: str) -> Any:
     stripped = text.strip()
     if stripped.startswith("{"):
         try:
-            return json.loads(stripped)
+            return strictjson.loads(stripped)
         except (ValueError, RecursionError) as exc:
             raise SettingsError(f"{path} is not JSON: {exc}") from exc
     return stripped
@@ -80,7 +83,7 @@ async def run_verify(args: argparse.Namespace, settings: Settings) -> int:
 
     try:
         credential = unwrap(_read(args.file))
-    except VerificationError as exc:
+    except (BadRequestError, VerificationError) as exc:
         print(f"didtrust: not a credential: {exc}", file=sys.stderr)
         return EXIT_USAGE
     # The services the server runs, built from the same settings.

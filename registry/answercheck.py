@@ -51,31 +51,36 @@ import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Final
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from registry.answers import AnswerSignatureError, query_sha256, verify_answer
+from registry.answers import query_sha256, verify_answer
 from registry.checkpoint import Checkpoint, NoteVerifier, open_checkpoint
-from registry.errors import CheckpointError, ProofError, RegistryError
+from registry.errors import (
+    AnswerFormatError,
+    AnswerSignatureError,
+    CheckpointError,
+    MerkleProofError,
+    StateError,
+    StatementError,
+)
 from registry.merkle import leaf_hash, verify_inclusion
 from registry.models import GenesisEntry, StatementEntry, format_time, parse_time
-from registry.state import RegistryState, StateError
-from registry.statements import StatementError, peek_header, verify_statement
+from registry.state import RegistryState
+from registry.statements import peek_header, verify_statement
 from registry.views import entity_json, parse_entry
+from resolver import strictjson
+from resolver.checks import Check, CheckStatus
 from resolver.did import DID
 from resolver.errors import ResolutionError
 
 if TYPE_CHECKING:
     # Only for the report's annotation: registry.history imports this module.
-    from registry.history import SecurityError
+    from registry.errors import SecurityError
 
 __all__ = [
     "MAX_ANSWER_BYTES",
-    "AnswerFormatError",
-    "Check",
-    "CheckStatus",
     "ConsistencyEvidence",
     "ResolveDocument",
     "VerificationReport",
@@ -99,42 +104,7 @@ _HASH_B64_LEN: Final = 44
 _BAD_KID_ERRORS: Final = frozenset({"INVALID_DID", "INVALID_DID_DOCUMENT"})
 
 
-class AnswerFormatError(RegistryError):
-    """The text is neither a JSON answer nor a compact JWS."""
-
-
 # -- the report ------------------------------------------------------------------
-
-
-class CheckStatus(StrEnum):
-    """The outcome of one check."""
-
-    PASSED = "pass"
-    FAILED = "fail"
-    SKIPPED = "skipped"
-    """Not run (e.g. offline): neither a pass nor a failure."""
-
-
-@dataclass(frozen=True, slots=True)
-class Check:
-    """One named step of a verification and what it found."""
-
-    name: str
-    status: CheckStatus
-    detail: str
-    leaf: int | None = None
-    """The log index the check is about, for per-statement checks."""
-
-    def to_json(self) -> dict[str, Any]:
-        """The check as JSON."""
-        out: dict[str, Any] = {
-            "name": self.name,
-            "status": str(self.status),
-            "detail": self.detail,
-        }
-        if self.leaf is not None:
-            out["leaf"] = self.leaf
-        return out
 
 
 @dataclass(frozen=True, slots=True)
@@ -259,8 +229,8 @@ def parse_answer_text(text: str) -> dict[str, Any] | str:
     stripped = text.strip()
     if stripped.startswith("{"):
         try:
-            value = json.loads(stripped)
-        except ValueError as exc:
+            value = strictjson.loads(stripped)
+        except (ValueError, RecursionError) as exc:
             raise AnswerFormatError(f"the answer is not valid json: {exc}") from None
         if not isinstance(value, dict):
             raise AnswerFormatError("the answer is not a json object")
@@ -658,7 +628,7 @@ def _check_inclusion(
             hashed = leaf_hash(item.entry.encode("utf-8"))
             verify_inclusion(hashed, index, cp.size, proof, cp.root_hash)
             leaves[index] = _Leaf(item.entry, item.inclusion_proof)
-    except (ValueError, ProofError) as exc:
+    except (ValueError, MerkleProofError) as exc:
         report.failed(name, str(exc))
         return None
     if not leaves:

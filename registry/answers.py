@@ -28,24 +28,19 @@ from joserfc import errors as jose_errors
 from joserfc import jwk as jose_jwk
 from joserfc import jws as jose_jws
 
-from registry.errors import RegistryError
+from registry.errors import AnswerSignatureError
 from registry.identity import RegistryIdentity
 from registry.models import format_time
 from registry.statements import RESTRICTED_JWS_REGISTRY
 
 __all__ = [
     "ANSWER_TYP",
-    "AnswerSignatureError",
     "query_sha256",
     "sign_answer",
     "verify_answer",
 ]
 
 ANSWER_TYP: Final = "didtrust-answer+jwt"
-
-
-class AnswerSignatureError(RegistryError):
-    """A signed answer is malformed, not by the registry key, or expired."""
 
 
 def query_sha256(query: Mapping[str, Any]) -> str:

@@ -19,7 +19,6 @@ more than a few places.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Final, Self
@@ -29,24 +28,20 @@ import aiohttp
 
 from registry.answercheck import (
     MAX_ANSWER_BYTES,
-    AnswerFormatError,
     decode_hash,
     describe_error,
     parse_answer_text,
     show_value,
 )
-from registry.errors import RegistryError
+from registry.errors import AnswerFormatError, RegistryFetchError
+from resolver import strictjson
 
-__all__ = ["FetchError", "RegistryClient", "ServerProofs"]
+__all__ = ["RegistryClient", "ServerProofs"]
 
 _CONNECT_TIMEOUT: Final = 10.0
 _TOTAL_TIMEOUT: Final = 30.0
 _MAX_REDIRECTS: Final = 3
 _MAX_PROOF_BYTES: Final = 1 << 20
-
-
-class FetchError(RegistryError):
-    """An answer or a proof could not be fetched from the server."""
 
 
 class RegistryClient:
@@ -108,14 +103,14 @@ class RegistryClient:
         ``registry.answercheck.verify_answer_document`` checks it.
 
         Raises:
-            FetchError: not an http(s) URL, a network error or timeout, a
+            RegistryFetchError: not an http(s) URL, a network error or timeout, a
                 status other than 200, or a body over ``max_bytes``.
             AnswerFormatError: the body is neither JSON nor a compact JWS.
         """
         accept = "application/jwt" if accept_jwt else "application/json"
         status, body = await self._get(url, accept, max_bytes)
         if status != 200:
-            raise FetchError(f"{url[:200]} answered {_problem(status, body)}")
+            raise RegistryFetchError(f"{url[:200]} answered {_problem(status, body)}")
         try:
             text = body.decode("utf-8")
         except UnicodeDecodeError:
@@ -126,16 +121,16 @@ class RegistryClient:
         """GET an RFC 9162 consistency proof between two tree sizes from ``server``.
 
         Raises:
-            FetchError: a network error, another status than 200, or a body
+            RegistryFetchError: a network error, another status than 200, or a body
                 that is not the proof asked for.
         """
         base = server.rstrip("/")
         url = f"{base}/registry/v1/log/proof/consistency?first={first}&second={second}"
         status, body = await self._get(url, "application/json", _MAX_PROOF_BYTES)
         if status != 200:
-            raise FetchError(f"{base} answered {_problem(status, body)}")
+            raise RegistryFetchError(f"{base} answered {_problem(status, body)}")
         try:
-            data = json.loads(body)
+            data = strictjson.loads(body)
             if not isinstance(data, dict):
                 raise ValueError("not a json object")
             if data.get("first") != first or data.get("second") != second:
@@ -147,8 +142,10 @@ class RegistryClient:
             if not isinstance(hashes, list) or len(hashes) > 128:
                 raise ValueError("'proof' is not a list of hashes")
             return [decode_hash(h, f"proof hash {i}") for i, h in enumerate(hashes)]
-        except ValueError as exc:
-            raise FetchError(f"{base}: malformed consistency proof: {exc}") from None
+        except (ValueError, RecursionError) as exc:
+            raise RegistryFetchError(
+                f"{base}: malformed consistency proof: {exc}"
+            ) from None
 
     def proofs_from(self, server: str) -> ServerProofs:
         """``server``'s consistency proofs, for ``registry.history.check_history``."""
@@ -158,13 +155,13 @@ class RegistryClient:
         """GET ``url``; return the status and the body (capped)."""
         parts = urlsplit(url)
         if parts.scheme not in ("http", "https") or not parts.hostname:
-            raise FetchError(f"not an http(s) url: {url[:200]}")
+            raise RegistryFetchError(f"not an http(s) url: {url[:200]}")
         try:
             async with self.session.get(
                 url, headers={"Accept": accept}, max_redirects=_MAX_REDIRECTS
             ) as resp:
                 if resp.content_length is not None and resp.content_length > max_bytes:
-                    raise FetchError(
+                    raise RegistryFetchError(
                         f"{url[:200]}: the body is {resp.content_length} bytes, "
                         f"over the limit of {max_bytes}"
                     )
@@ -172,14 +169,14 @@ class RegistryClient:
                 async for chunk in resp.content.iter_chunked(64 * 1024):
                     body += chunk
                     if len(body) > max_bytes:
-                        raise FetchError(
+                        raise RegistryFetchError(
                             f"{url[:200]}: the body is over the limit of "
                             f"{max_bytes} bytes"
                         )
                 return resp.status, bytes(body)
         except (aiohttp.ClientError, TimeoutError) as exc:
             why = describe_error(exc)
-            raise FetchError(f"cannot fetch {url[:200]}: {why}") from exc
+            raise RegistryFetchError(f"cannot fetch {url[:200]}: {why}") from exc
 
 
 @dataclass(frozen=True, slots=True)
@@ -201,15 +198,15 @@ class ServerProofs:
         """The server's proof from size ``first`` to ``second``.
 
         Raises:
-            FetchError: the proof could not be had.
+            RegistryFetchError: the proof could not be had.
         """
         return await self.client.consistency(self.server, first, second)
 
 
 def _problem(status: int, body: bytes) -> str:
     try:
-        problem = json.loads(body)
+        problem = strictjson.loads(body)
         detail = f"{problem.get('title')}: {problem.get('detail')}"
-    except (ValueError, AttributeError):
+    except (ValueError, RecursionError, AttributeError):
         detail = body[:200].decode("utf-8", "replace")
     return f"status {status}: {detail}"

@@ -29,46 +29,24 @@ from typing import Any, Protocol
 
 from registry.answercheck import VerificationReport, decode_hash, encode_hash
 from registry.checkpoint import Checkpoint
-from registry.client import FetchError
-from registry.errors import ProofError, RegistryError
+from registry.errors import (
+    CheckpointStoreError,
+    ConsistencyUnavailableError,
+    ForkError,
+    MerkleProofError,
+    RegistryFetchError,
+    RollbackError,
+    SecurityError,
+)
 from registry.merkle import verify_consistency
 
 __all__ = [
     "CheckpointStore",
-    "CheckpointStoreError",
     "ConsistencySource",
-    "ConsistencyUnavailableError",
-    "ForkError",
-    "RollbackError",
-    "SecurityError",
     "TrustedCheckpoint",
     "check_consistency",
     "check_history",
 ]
-
-
-class SecurityError(RegistryError):
-    """The registry's log is not the one seen before: do not trust it.
-
-    Kept apart from an answer that merely fails to verify: these mean the
-    registry showed two different histories (or refuses to prove it did not).
-    """
-
-
-class RollbackError(SecurityError):
-    """The log is smaller than a checkpoint of it seen before."""
-
-
-class ForkError(SecurityError):
-    """The log is not an extension of the one seen before (a split view)."""
-
-
-class ConsistencyUnavailableError(SecurityError):
-    """The log grew, and nothing proves the new one extends the one seen before."""
-
-
-class CheckpointStoreError(RegistryError):
-    """The checkpoint file cannot be read, trusted or written."""
 
 
 class ConsistencySource(Protocol):
@@ -83,7 +61,7 @@ class ConsistencySource(Protocol):
         """An RFC 9162 consistency proof from size ``first`` to ``second``.
 
         Raises:
-            FetchError: the proof could not be had.
+            RegistryFetchError: the proof could not be had.
         """
         ...
 
@@ -144,7 +122,7 @@ def check_consistency(
         verify_consistency(
             old, new, previous.root_hash, new_checkpoint.root_hash, proof
         )
-    except ProofError as exc:
+    except MerkleProofError as exc:
         raise ForkError(
             f"the registry log forked: size {new} is not an extension of size "
             f"{old} seen before ({exc})"
@@ -362,7 +340,7 @@ async def _consistency_proof(
         return None, ""
     try:
         proof = await proofs.consistency(previous.size, cp.size)
-    except FetchError as exc:
+    except RegistryFetchError as exc:
         raise ConsistencyUnavailableError(
             f"no proof that size {cp.size} extends size {previous.size} seen "
             f"before: {exc}"

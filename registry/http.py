@@ -16,133 +16,49 @@
 Query answers (entities, TRQP) come as JSON, or with ``Accept:
 application/jwt`` as a JWS by the registry key (``registry.answers``).
 
-Handlers parse, call one service method and render. ``STATUS_BY_ERROR`` is the
-one table of HTTP statuses for registry errors; every error is an RFC 9457
-problem and never a traceback.
+Handlers parse, call one service method and render. Errors are raised, never
+rendered here: a malformed query or body is a ``BadRequestError`` (bodies go
+through the one strict JSON parser), the rest are registry errors, and the
+composition root's error middleware (``didtrust.problems``) turns each into an
+RFC 9457 problem with its status, never a traceback.
 """
 
 from __future__ import annotations
 
+import functools
 import json
-import logging
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
-from typing import Any, Final
+from typing import Any
 from urllib.parse import unquote
 
 from aiohttp import web
 
-from registry.errors import ProofError, RegistryError
+from registry.errors import MalformedStatementError, NotInitializedError
 from registry.models import Role, parse_time
-from registry.rules import (
-    ConflictError,
-    NotAuthorizedError,
-    RejectedStatementError,
-    ReplayError,
-)
-from registry.service import (
-    NotInitializedError,
-    RegistryService,
-    ServiceUnavailableError,
-    UnknownEntityError,
-    b64,
-)
-from registry.state import InvalidCursorError
-from registry.statements import (
-    MalformedStatementError,
-    StatementSignatureError,
-    UnknownKeyError,
-    UnsupportedAlgorithmError,
-)
-from registry.store import StorageError
+from registry.service import RegistryService, b64
+from resolver import strictjson
+from resolver.errors import BadRequestError, UnsupportedMediaTypeError
 
-__all__ = ["PROBLEM_BASE", "STATUS_BY_ERROR", "RegistryRoutes", "registry_status"]
-
-log = logging.getLogger(__name__)
-
-PROBLEM_BASE: Final = "urn:didtrust:problem:"
-"""Prefix of the problem type URIs of registry errors (then the error name)."""
-
-STATUS_BY_ERROR: Final[tuple[tuple[type[Exception], int], ...]] = (
-    # The one table: the first class an error is an instance of wins.
-    (MalformedStatementError, 400),
-    (UnsupportedAlgorithmError, 400),
-    (UnknownKeyError, 401),
-    (StatementSignatureError, 401),
-    (NotAuthorizedError, 403),
-    (ReplayError, 409),
-    (ConflictError, 409),
-    (RejectedStatementError, 422),
-    (UnknownEntityError, 404),
-    (ProofError, 400),
-    (InvalidCursorError, 400),
-    (NotInitializedError, 503),
-    (ServiceUnavailableError, 503),
-    (StorageError, 503),
-)
+__all__ = ["RegistryRoutes"]
 
 _TRQP_REQUIRED = ("entity_id", "authority_id", "action", "resource")
 _MAX_TRQP_FIELD = 2000
 
-
-def registry_status(error: Exception) -> int:
-    """The HTTP status for a registry error (500 when not in the table)."""
-    for cls, status in STATUS_BY_ERROR:
-        if isinstance(error, cls):
-            return status
-    return 500
-
-
-def _kebab(name: str) -> str:
-    out = "".join("-" + c.lower() if c.isupper() else c for c in name).lstrip("-")
-    return out.removesuffix("-error")
-
-
-def problem(
-    status: int, title: str, detail: str = "", *, type_: str = "about:blank"
-) -> web.Response:
-    """An RFC 9457 problem response."""
-    body: dict[str, Any] = {"type": type_, "title": title, "status": status}
-    if detail:
-        body["detail"] = detail
-    return web.json_response(
-        body, status=status, content_type="application/problem+json"
-    )
-
-
-def error_response(error: RegistryError) -> web.Response:
-    """Render a registry error as a problem, with its status from the table."""
-    status = registry_status(error)
-    name = type(error).__name__
-    if status >= 500:
-        log.warning("registry error %s: %s", name, error)
-    # A storage error's text names the database file and the driver's error:
-    # logged above, never shown to the client.
-    detail = (
-        "the registry's storage failed; try again later"
-        if isinstance(error, StorageError)
-        else str(error)
-    )
-    return problem(
-        status,
-        _kebab(name).replace("-", " "),
-        detail,
-        type_=PROBLEM_BASE + _kebab(name),
-    )
-
-
-class _BadQuery(Exception):
-    """A malformed query parameter or body (400)."""
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+ServiceHandler = Callable[[web.Request, RegistryService], Awaitable[web.StreamResponse]]
 
 
 def _int_param(request: web.Request, name: str, *, default: int | None = None) -> int:
     raw = request.query.get(name)
     if raw is None:
         if default is None:
-            raise _BadQuery(f"query parameter {name!r} is required")
+            raise BadRequestError(f"query parameter {name!r} is required")
         return default
     if not raw.isascii() or not raw.isdigit() or len(raw) > 19:
-        raise _BadQuery(f"query parameter {name!r} must be a non-negative integer")
+        raise BadRequestError(
+            f"query parameter {name!r} must be a non-negative integer"
+        )
     return int(raw)
 
 
@@ -153,7 +69,7 @@ def _time_param(request: web.Request, name: str = "at") -> datetime | None:
     try:
         return parse_time(raw)
     except (ValueError, OverflowError):
-        raise _BadQuery(
+        raise BadRequestError(
             f"{name!r} must be an RFC 3339 date-time, e.g. 2024-01-31T00:00:00Z"
         ) from None
 
@@ -172,12 +88,12 @@ def _path_did(request: web.Request) -> str:
     """
     did = request.raw_path.partition("?")[0].rpartition("/")[2]
     if len(did) > 4096:
-        raise _BadQuery("the DID is too long")
+        raise BadRequestError("the DID is too long")
     if did[:6].lower() == "did%3a":
         try:
             did = unquote(did, errors="strict")
         except UnicodeDecodeError:
-            raise _BadQuery("the DID is not valid UTF-8") from None
+            raise BadRequestError("the DID is not valid UTF-8") from None
     return did
 
 
@@ -194,16 +110,17 @@ class RegistryRoutes:
     def routes(self) -> list[web.RouteDef]:
         """The route table to add to an application."""
         v1 = "/registry/v1"
+        on = self._with_service
         return [
-            web.post(f"{v1}/statements", self.post_statement),
-            web.get(f"{v1}/log/checkpoint", self.get_checkpoint),
-            web.get(f"{v1}/log/entries", self.get_entries),
-            web.get(f"{v1}/log/proof/inclusion", self.get_inclusion),
-            web.get(f"{v1}/log/proof/consistency", self.get_consistency),
-            web.get(f"{v1}/entities", self.list_entities),
-            web.get(f"{v1}/entities/{{did}}", self.get_entity),
-            web.post("/trqp/authorization", self.trqp_authorization),
-            web.post("/trqp/recognition", self.trqp_recognition),
+            web.post(f"{v1}/statements", on(self._post_statement)),
+            web.get(f"{v1}/log/checkpoint", on(self._get_checkpoint)),
+            web.get(f"{v1}/log/entries", on(self._get_entries)),
+            web.get(f"{v1}/log/proof/inclusion", on(self._get_inclusion)),
+            web.get(f"{v1}/log/proof/consistency", on(self._get_consistency)),
+            web.get(f"{v1}/entities", on(self._list_entities)),
+            web.get(f"{v1}/entities/{{did}}", on(self._get_entity)),
+            web.post("/trqp/authorization", on(self._trqp_authorization)),
+            web.post("/trqp/recognition", on(self._trqp_recognition)),
         ]
 
     def _service(self, request: web.Request) -> RegistryService:
@@ -214,33 +131,24 @@ class RegistryRoutes:
             )
         return service
 
-    async def _guard(self, request: web.Request, handler: Any) -> web.StreamResponse:
-        try:
-            response: web.StreamResponse = await handler(
-                request, self._service(request)
-            )
-            return response
-        except _BadQuery as exc:
-            return problem(400, "bad request", str(exc))
-        except RegistryError as exc:
-            return error_response(exc)
+    def _with_service(self, handler: ServiceHandler) -> Handler:
+        """``handler`` as a route handler, given the service (or refused 503)."""
+
+        @functools.wraps(handler)
+        async def handle(request: web.Request) -> web.StreamResponse:
+            return await handler(request, self._service(request))
+
+        return handle
 
     # -- writes ----------------------------------------------------------------
-
-    async def post_statement(self, request: web.Request) -> web.StreamResponse:
-        """Submit a statement (a compact JWS)."""
-        return await self._guard(request, self._post_statement)
 
     async def _post_statement(
         self, request: web.Request, service: RegistryService
     ) -> web.StreamResponse:
+        """Submit a statement (a compact JWS)."""
         ctype = request.content_type
         if ctype not in ("application/jose", "application/jwt", "text/plain"):
-            return problem(
-                415,
-                "unsupported media type",
-                "send the compact JWS as application/jose",
-            )
+            raise UnsupportedMediaTypeError("send the compact JWS as application/jose")
         raw = await request.read()
         try:
             jws = raw.decode("ascii").strip()
@@ -258,13 +166,10 @@ class RegistryRoutes:
 
     # -- the log ---------------------------------------------------------------
 
-    async def get_checkpoint(self, request: web.Request) -> web.StreamResponse:
-        """The latest signed checkpoint, as a C2SP signed note."""
-        return await self._guard(request, self._get_checkpoint)
-
     async def _get_checkpoint(
         self, request: web.Request, service: RegistryService
     ) -> web.StreamResponse:
+        """The latest signed checkpoint, as a C2SP signed note."""
         checkpoint = await service.checkpoint()
         return web.Response(
             body=checkpoint.note,
@@ -273,13 +178,10 @@ class RegistryRoutes:
             headers={"Cache-Control": "no-cache"},
         )
 
-    async def get_entries(self, request: web.Request) -> web.StreamResponse:
-        """Log entries ``[start, end)``, at most 1000."""
-        return await self._guard(request, self._get_entries)
-
     async def _get_entries(
         self, request: web.Request, service: RegistryService
     ) -> web.StreamResponse:
+        """Log entries ``[start, end)``, at most 1000."""
         start = _int_param(request, "start")
         checkpoint = await service.checkpoint()
         end = min(
@@ -288,9 +190,11 @@ class RegistryRoutes:
             checkpoint.size,
         )
         if start >= checkpoint.size:
-            raise _BadQuery(f"start {start} is beyond the log size {checkpoint.size}")
+            raise BadRequestError(
+                f"start {start} is beyond the log size {checkpoint.size}"
+            )
         if end <= start:
-            raise _BadQuery("end must be greater than start")
+            raise BadRequestError("end must be greater than start")
         entries = await service.log_entries(start, end)
         body = {
             "treeSize": checkpoint.size,
@@ -301,18 +205,15 @@ class RegistryRoutes:
         }
         return web.json_response(body)
 
-    async def get_inclusion(self, request: web.Request) -> web.StreamResponse:
-        """An inclusion proof of leaf ``index`` in the tree of ``tree_size``."""
-        return await self._guard(request, self._get_inclusion)
-
     async def _get_inclusion(
         self, request: web.Request, service: RegistryService
     ) -> web.StreamResponse:
+        """An inclusion proof of leaf ``index`` in the tree of ``tree_size``."""
         index = _int_param(request, "index")
         checkpoint = await service.checkpoint()
         size = _int_param(request, "tree_size", default=checkpoint.size)
         if size > checkpoint.size:
-            raise _BadQuery(
+            raise BadRequestError(
                 f"tree_size {size} is beyond the log size {checkpoint.size}"
             )
         hashed, proof = await service.log_inclusion(index, size)
@@ -325,18 +226,17 @@ class RegistryRoutes:
             }
         )
 
-    async def get_consistency(self, request: web.Request) -> web.StreamResponse:
-        """A consistency proof between two tree sizes."""
-        return await self._guard(request, self._get_consistency)
-
     async def _get_consistency(
         self, request: web.Request, service: RegistryService
     ) -> web.StreamResponse:
+        """A consistency proof between two tree sizes."""
         first = _int_param(request, "first")
         checkpoint = await service.checkpoint()
         second = _int_param(request, "second", default=checkpoint.size)
         if second > checkpoint.size:
-            raise _BadQuery(f"second {second} is beyond the log size {checkpoint.size}")
+            raise BadRequestError(
+                f"second {second} is beyond the log size {checkpoint.size}"
+            )
         proof = await service.log_consistency(first, second)
         return web.json_response(
             {"first": first, "second": second, "proof": [b64(h) for h in proof]}
@@ -344,13 +244,10 @@ class RegistryRoutes:
 
     # -- queries ---------------------------------------------------------------
 
-    async def get_entity(self, request: web.Request) -> web.StreamResponse:
-        """What the log says about one DID, at ``at`` (default now), with proofs."""
-        return await self._guard(request, self._get_entity)
-
     async def _get_entity(
         self, request: web.Request, service: RegistryService
     ) -> web.StreamResponse:
+        """What the log says about one DID, at ``at`` (default now), with proofs."""
         did = _path_did(request)
         at = _time_param(request)
         since = _optional_int(request, "consistency_from")
@@ -358,23 +255,20 @@ class RegistryRoutes:
         query = {"type": "entity", "entity_id": did, "at": answer["at"]}
         return self._answer(request, service, answer, query, answer["at"])
 
-    async def list_entities(self, request: web.Request) -> web.StreamResponse:
-        """A page of the entities effective at ``at``."""
-        return await self._guard(request, self._list_entities)
-
     async def _list_entities(
         self, request: web.Request, service: RegistryService
     ) -> web.StreamResponse:
+        """A page of the entities effective at ``at``."""
         role_text = request.query.get("role")
         role: Role | None = None
         if role_text is not None:
             try:
                 role = Role(role_text)
             except ValueError:
-                raise _BadQuery("role must be 'accreditor' or 'issuer'") from None
+                raise BadRequestError("role must be 'accreditor' or 'issuer'") from None
         limit = _int_param(request, "limit", default=100)
         if not 1 <= limit <= 1000:
-            raise _BadQuery("limit must be 1..1000")
+            raise BadRequestError("limit must be 1..1000")
         answer = await service.list_entities(
             at=_time_param(request),
             role=role,
@@ -384,13 +278,10 @@ class RegistryRoutes:
         )
         return web.json_response(answer)
 
-    async def trqp_authorization(self, request: web.Request) -> web.StreamResponse:
-        """TRQP v2 ``POST /authorization``."""
-        return await self._guard(request, self._trqp_authorization)
-
     async def _trqp_authorization(
         self, request: web.Request, service: RegistryService
     ) -> web.StreamResponse:
+        """TRQP v2 ``POST /authorization``."""
         query = await _trqp_query(request)
         since = _optional_int(request, "consistency_from")
         answer = await service.authorization(query, consistency_from=since)
@@ -398,13 +289,10 @@ class RegistryRoutes:
             request, service, answer, {"type": "authorization", **query}, None
         )
 
-    async def trqp_recognition(self, request: web.Request) -> web.StreamResponse:
-        """TRQP v2 ``POST /recognition``."""
-        return await self._guard(request, self._trqp_recognition)
-
     async def _trqp_recognition(
         self, request: web.Request, service: RegistryService
     ) -> web.StreamResponse:
+        """TRQP v2 ``POST /recognition``."""
         query = await _trqp_query(request)
         since = _optional_int(request, "consistency_from")
         answer = await service.recognition(query, consistency_from=since)
@@ -446,37 +334,35 @@ def _trqp_instant(answer: Mapping[str, Any], evaluated: datetime) -> datetime:
 
 async def _trqp_query(request: web.Request) -> dict[str, Any]:
     """Read and check a TRQP v2 request body (the spec's JSON Schema, by hand)."""
-    try:
-        body = json.loads(await request.read())
-    except (ValueError, UnicodeDecodeError):
-        raise _BadQuery("the body is not JSON") from None
-    except RecursionError:
-        # json.loads recurses per nesting level: 1000 brackets fit in 1 kB.
-        raise _BadQuery("the body nests too deeply") from None
+    body = strictjson.loads_body(await request.read(), BadRequestError)
     if not isinstance(body, dict):
-        raise _BadQuery("the body must be a JSON object")
+        raise BadRequestError("the body must be a JSON object")
     for name in _TRQP_REQUIRED:
         value = body.get(name)
         if not isinstance(value, str) or not value:
-            raise _BadQuery(f"{name!r} is required and must be a non-empty string")
+            raise BadRequestError(
+                f"{name!r} is required and must be a non-empty string"
+            )
         if len(value) > _MAX_TRQP_FIELD:
-            raise _BadQuery(f"{name!r} is too long")
+            raise BadRequestError(f"{name!r} is too long")
     context = body.get("context")
     if context is not None:
         if not isinstance(context, dict):
-            raise _BadQuery("'context' must be an object")
+            raise BadRequestError("'context' must be an object")
         for key, value in context.items():
             if not isinstance(value, str):
-                raise _BadQuery(f"context.{key} must be a string")
+                raise BadRequestError(f"context.{key} must be a string")
         if "time" in context:
             value = context["time"]
             # TRQP v2: "RFC3339 required, using only Z (+00:00) offset".
             if not value.endswith(("Z", "z", "+00:00")):
-                raise _BadQuery("context.time must be RFC 3339 with the Z offset")
+                raise BadRequestError("context.time must be RFC 3339 with the Z offset")
             try:
                 parse_time(value)
             except (ValueError, OverflowError):
-                raise _BadQuery("context.time must be an RFC 3339 date-time") from None
+                raise BadRequestError(
+                    "context.time must be an RFC 3339 date-time"
+                ) from None
     # The TRQP v2 request schemas allow members they do not name: they are
     # ignored, and left out of the query a signed answer is bound to.
     query = {name: body[name] for name in _TRQP_REQUIRED}

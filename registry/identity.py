@@ -23,13 +23,12 @@ from typing import Any
 from nacl.signing import SigningKey
 
 from registry.checkpoint import NoteSigner, NoteVerifier
-from registry.errors import RegistryError
+from registry.errors import KeyFileError
 from resolver.did import DID, parse_did
 from resolver.keys import encode_multikey
 
 __all__ = [
     "KEY_FILE_NAME",
-    "KeyFileError",
     "RegistryIdentity",
     "create_key_file",
     "load_key_file",
@@ -40,10 +39,6 @@ KEY_FILE_NAME = "registry-key.json"
 """The key file's name inside the data directory."""
 
 _KEY_FILE_TYPE = "didtrust-registry-key"
-
-
-class KeyFileError(RegistryError):
-    """The registry key file is missing, malformed, exposed or already exists."""
 
 
 def web_did(host: str, path: str = "") -> DID:

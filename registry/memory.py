@@ -19,8 +19,9 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import TypeVar
 
+from registry.errors import StorageError
 from registry.merkle import Node
-from registry.store import LogStore, StorageError, StoredCheckpoint
+from registry.store import LogStore, StoredCheckpoint
 
 __all__ = ["InMemoryStore", "MemoryBackend"]
 

@@ -60,7 +60,7 @@ import hashlib
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import NamedTuple, Protocol
 
-from registry.errors import ConsistencyProofError, InclusionProofError, ProofError
+from registry.errors import ConsistencyProofError, InclusionProofError, MerkleProofError
 
 __all__ = [
     "EMPTY_ROOT",
@@ -305,10 +305,10 @@ def root_nodes(tree_size: int) -> list[Node]:
     """Return the perfect subtrees whose hashes give the root at ``tree_size``.
 
     Raises:
-        ProofError: ``tree_size`` is negative.
+        MerkleProofError: ``tree_size`` is negative.
     """
     if tree_size < 0:
-        raise ProofError(f"tree size {tree_size} is negative")
+        raise MerkleProofError(f"tree size {tree_size} is negative")
     return _perfect_nodes(0, tree_size)
 
 
@@ -341,7 +341,7 @@ def root_hash(tree_size: int, source: HashSource) -> bytes:
     """Return ``MTH(D[0:tree_size])`` from at most log2(n) + 1 stored nodes.
 
     Raises:
-        ProofError: ``tree_size`` is negative.
+        MerkleProofError: ``tree_size`` is negative.
         KeyError: ``source`` lacks a node (the tree is smaller than ``tree_size``).
     """
     return _fold([source.subtree_hash(*n) for n in root_nodes(tree_size)])
@@ -431,7 +431,9 @@ def appended_nodes(
 
 
 def _require_hashes(
-    error: type[ProofError], named: Iterable[tuple[str, bytes]], proof: Sequence[bytes]
+    error: type[MerkleProofError],
+    named: Iterable[tuple[str, bytes]],
+    proof: Sequence[bytes],
 ) -> None:
     for what, value in named:
         if len(value) != HASH_SIZE:
@@ -670,7 +672,9 @@ class MemoryTree:
             return self._levels[level][index]
         raise KeyError(f"node (level {level}, index {index}) is not in the tree")
 
-    def _size_or_current(self, tree_size: int | None, error: type[ProofError]) -> int:
+    def _size_or_current(
+        self, tree_size: int | None, error: type[MerkleProofError]
+    ) -> int:
         if tree_size is None:
             return self.size
         if tree_size > self.size:
@@ -681,9 +685,9 @@ class MemoryTree:
         """Return the root hash at ``tree_size`` (default: the current size).
 
         Raises:
-            ProofError: ``tree_size`` is negative or exceeds the current size.
+            MerkleProofError: ``tree_size`` is negative or exceeds the current size.
         """
-        return root_hash(self._size_or_current(tree_size, ProofError), self)
+        return root_hash(self._size_or_current(tree_size, MerkleProofError), self)
 
     def inclusion_proof(self, index: int, tree_size: int | None = None) -> list[bytes]:
         """Return the inclusion proof of leaf ``index`` in the tree of ``tree_size``.

@@ -47,29 +47,26 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from registry.errors import RegistryError
-from registry.models import Act, StatementClaims, format_time
-from registry.state import (
+from registry.errors import (
+    ConflictError,
+    DepthExceededError,
+    ExpiredStatementError,
+    FutureStatementError,
     InconsistentEntryError,
-    Plan,
+    InvalidStatementError,
+    NotAuthorizedError,
     RefusalKind,
-    RegistryState,
-    effective_time,
+    RejectedStatementError,
+    ReplayError,
+    ScopeWideningError,
+    WrongAudienceError,
 )
+from registry.models import Act, StatementClaims, format_time
+from registry.state import Plan, RegistryState, effective_time
 
 __all__ = [
     "DEFAULT_MAX_AGE",
     "DEFAULT_MAX_SKEW",
-    "ConflictError",
-    "DepthExceededError",
-    "ExpiredStatementError",
-    "FutureStatementError",
-    "InvalidStatementError",
-    "NotAuthorizedError",
-    "RejectedStatementError",
-    "ReplayError",
-    "ScopeWideningError",
-    "WrongAudienceError",
     "check_statement",
 ]
 
@@ -78,46 +75,6 @@ DEFAULT_MAX_SKEW = timedelta(seconds=300)
 
 DEFAULT_MAX_AGE = timedelta(hours=24)
 """How old a statement may be when submitted."""
-
-
-class RejectedStatementError(RegistryError):
-    """A statement was refused; nothing was written."""
-
-
-class WrongAudienceError(RejectedStatementError):
-    """The statement's ``aud`` is not this registry's DID."""
-
-
-class ReplayError(RejectedStatementError):
-    """The statement's ``jti`` was already used by an accepted statement."""
-
-
-class ExpiredStatementError(RejectedStatementError):
-    """The statement's ``iat`` is older than the allowed age."""
-
-
-class FutureStatementError(RejectedStatementError):
-    """The statement's ``iat`` is further in the future than the allowed skew."""
-
-
-class InvalidStatementError(RejectedStatementError):
-    """The statement makes no sense (self-accreditation, missing role, …)."""
-
-
-class ConflictError(RejectedStatementError):
-    """The state transition is impossible (accredit twice, suspend a revoked one)."""
-
-
-class NotAuthorizedError(RejectedStatementError):
-    """The issuer has no authority for this act on this subject at that time."""
-
-
-class ScopeWideningError(NotAuthorizedError):
-    """The statement grants a scope wider than its issuer's, or than it replaces."""
-
-
-class DepthExceededError(NotAuthorizedError):
-    """Accrediting the subject would put it deeper than the registry's cap."""
 
 
 _BY_KIND: dict[RefusalKind, type[RejectedStatementError]] = {

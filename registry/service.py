@@ -35,7 +35,14 @@ import rfc8785
 
 from registry.answers import sign_answer
 from registry.checkpoint import Checkpoint, sign_checkpoint
-from registry.errors import RegistryError
+from registry.errors import (
+    NotInitializedError,
+    RegistryError,
+    ServiceUnavailableError,
+    StorageError,
+    UnknownEntityError,
+    UnknownKeyError,
+)
 from registry.identity import RegistryIdentity
 from registry.merkle import MemoryTree
 from registry.models import (
@@ -49,29 +56,16 @@ from registry.models import (
 )
 from registry.rules import DEFAULT_MAX_AGE, DEFAULT_MAX_SKEW, check_statement
 from registry.state import Decision, RegistryState
-from registry.statements import (
-    UnknownKeyError,
-    VerifiedStatement,
-    peek_header,
-    verify_statement,
-)
-from registry.store import (
-    StorageError,
-    Store,
-    StoredCheckpoint,
-    WriteTransaction,
-)
+from registry.statements import VerifiedStatement, peek_header, verify_statement
+from registry.store import Store, StoredCheckpoint, WriteTransaction
 from registry.views import entity_json, parse_entry
 from resolver.cache import LRU
 from resolver.did import DID
 from resolver.errors import ResolutionError
 
 __all__ = [
-    "NotInitializedError",
     "Receipt",
     "RegistryService",
-    "ServiceUnavailableError",
-    "UnknownEntityError",
     "b64",
     "genesis_leaf",
     "leaf_bytes",
@@ -81,18 +75,6 @@ log = logging.getLogger(__name__)
 
 Resolve = Callable[[DID], Awaitable[dict[str, Any]]]
 """Resolves a DID to its document (the project's Resolver, in the app)."""
-
-
-class NotInitializedError(RegistryError):
-    """The store holds no genesis entry: ``didtrust registry init`` was not run."""
-
-
-class ServiceUnavailableError(RegistryError):
-    """The registry is shutting down or its writer failed; try again later."""
-
-
-class UnknownEntityError(RegistryError, LookupError):
-    """No statement in the log names this DID."""
 
 
 def b64(data: bytes) -> str:

@@ -65,14 +65,9 @@ from typing import Any
 
 import aiosqlite
 
+from registry.errors import SchemaVersionError, StorageBusyError, StorageError
 from registry.merkle import Node
-from registry.store import (
-    LogStore,
-    SchemaVersionError,
-    StorageBusyError,
-    StorageError,
-    StoredCheckpoint,
-)
+from registry.store import LogStore, StoredCheckpoint
 
 __all__ = [
     "APPLICATION_ID",

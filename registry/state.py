@@ -41,7 +41,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 
-from registry.errors import RegistryError
+from registry.errors import (
+    EntryOrderError,
+    InconsistentEntryError,
+    InvalidCursorError,
+    RefusalKind,
+)
 from registry.models import (
     Act,
     GenesisEntry,
@@ -61,14 +66,9 @@ __all__ = [
     "ChainLink",
     "Decision",
     "EntityView",
-    "EntryOrderError",
     "HistoryEvent",
-    "InconsistentEntryError",
-    "InvalidCursorError",
     "Plan",
-    "RefusalKind",
     "RegistryState",
-    "StateError",
     "effective_time",
     "scope_text",
 ]
@@ -81,43 +81,6 @@ _MAX_REASONS = 8
 
 _MAX_EXPLAINED = 32
 """At most this many DIDs are explained in one refusal message."""
-
-
-class StateError(RegistryError):
-    """An entry cannot be applied to the state, or the state cannot answer."""
-
-
-class EntryOrderError(StateError):
-    """Entries out of index order, a genesis anywhere but leaf 0, or no genesis."""
-
-
-class RefusalKind(StrEnum):
-    """Why an entry is inconsistent with the state; ``registry.rules`` maps it."""
-
-    INVALID = "invalid"
-    """The statement is nonsense whatever the state (no role, iss == sub, …)."""
-    CONFLICT = "conflict"
-    """The state transition is impossible (suspend a revoked one, accredit twice)."""
-    NOT_AUTHORIZED = "not-authorized"
-    """The issuer holds no accreditation of the subject to act on."""
-    SCOPE_WIDENING = "scope-widening"
-    """An update asks for a scope wider than the one it replaces."""
-
-
-class InconsistentEntryError(StateError):
-    """A statement cannot be applied to this state; nothing was changed.
-
-    Attributes:
-        kind: Why, for ``registry.rules`` to pick its own error class.
-    """
-
-    def __init__(self, message: str, kind: RefusalKind) -> None:
-        super().__init__(message)
-        self.kind = kind
-
-
-class InvalidCursorError(StateError, ValueError):
-    """A ``list_entities`` cursor was not made by ``list_entities``."""
 
 
 class AccreditationStatus(StrEnum):

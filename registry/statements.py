@@ -70,7 +70,12 @@ from joserfc.registry import HeaderParameter, HeaderRegistryDict
 from nacl.signing import SigningKey
 from pydantic import ValidationError
 
-from registry.errors import RegistryError
+from registry.errors import (
+    MalformedStatementError,
+    StatementSignatureError,
+    UnknownKeyError,
+    UnsupportedAlgorithmError,
+)
 from registry.models import STATEMENT_TYP, StatementClaims
 from resolver import strictjson
 from resolver.did import DIDURL, parse_did_url
@@ -84,12 +89,7 @@ __all__ = [
     "DEFAULT_RELATIONSHIPS",
     "MAX_JWS_BYTES",
     "RESTRICTED_JWS_REGISTRY",
-    "MalformedStatementError",
-    "StatementError",
     "StatementHeader",
-    "StatementSignatureError",
-    "UnknownKeyError",
-    "UnsupportedAlgorithmError",
     "VerifiedStatement",
     "peek_header",
     "sign_statement",
@@ -127,34 +127,6 @@ _CRV_ALG: Final = {crv: alg for alg, crv in ALGORITHMS.items()}
 
 _JWK_TYPES: Final = frozenset({"JsonWebKey2020", "JsonWebKey"})
 _MULTIBASE_TYPES: Final = frozenset({"Multikey", "Ed25519VerificationKey2020"})
-
-
-# -- errors ------------------------------------------------------------------
-
-
-class StatementError(RegistryError):
-    """A statement JWS must not be believed (or cannot be produced)."""
-
-
-class MalformedStatementError(StatementError):
-    """The JWS breaks the statement format: structure, header or claims."""
-
-
-class UnsupportedAlgorithmError(StatementError):
-    """The ``alg`` is not one a statement may use (``none``, HMAC, RSA, …)."""
-
-
-class UnknownKeyError(StatementError):
-    """The ``kid`` names no usable key of the statement's issuer.
-
-    Not in the document, not referenced from an allowed relationship,
-    controlled by another DID, of an unsupported type, or of another DID than
-    ``iss``.
-    """
-
-
-class StatementSignatureError(StatementError):
-    """The signature does not verify, or ``alg`` does not fit the key."""
 
 
 # -- values ------------------------------------------------------------------

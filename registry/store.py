@@ -72,10 +72,13 @@ from types import TracebackType
 from typing import Any, Protocol, Self
 
 from registry.errors import (
+    CheckpointMismatchError,
     ConsistencyProofError,
+    DuplicateJtiError,
+    EntryNotFoundError,
     InclusionProofError,
-    ProofError,
-    RegistryError,
+    MerkleProofError,
+    StorageError,
 )
 from registry.merkle import (
     Node,
@@ -95,15 +98,9 @@ __all__ = [
     "AppendedLeaf",
     "Backend",
     "BackendTransaction",
-    "CheckpointMismatchError",
-    "DuplicateJtiError",
-    "EntryNotFoundError",
     "LogReader",
     "LogRows",
     "LogStore",
-    "SchemaVersionError",
-    "StorageBusyError",
-    "StorageError",
     "Store",
     "StoredCheckpoint",
     "WriteTransaction",
@@ -113,53 +110,6 @@ log = logging.getLogger(__name__)
 
 MAX_READ_ENTRIES = 1000
 """Most leaves one ``entries`` or ``leaf_hashes`` call returns."""
-
-
-# --- errors -------------------------------------------------------------------
-
-
-class StorageError(RegistryError):
-    """The store failed, or refused a write that would break its guarantees.
-
-    Errors of the database driver are wrapped in this (``raise ... from e``);
-    the original is the ``__cause__``. A write transaction in which one was
-    raised is rolled back.
-    """
-
-
-class StorageBusyError(StorageError):
-    """The write lock (or the database) stayed busy past the busy timeout.
-
-    Transient: another writer held the lock; retrying later may succeed.
-    """
-
-
-class SchemaVersionError(StorageError):
-    """The database schema is newer than any this code knows; it is not opened."""
-
-
-class DuplicateJtiError(StorageError):
-    """A statement's ``jti`` is already in the log (a replay).
-
-    Attributes:
-        jti: The duplicate ``jti``.
-        index: The leaf index already holding it, or ``None`` when the
-            duplicate is within the rows being added.
-    """
-
-    def __init__(self, jti: str, index: int | None) -> None:
-        where = f"leaf {index}" if index is not None else "the same batch"
-        super().__init__(f"jti {jti!r} is already in the log at {where}")
-        self.jti = jti
-        self.index = index
-
-
-class CheckpointMismatchError(StorageError):
-    """A checkpoint's size or root is not the tree's in the transaction."""
-
-
-class EntryNotFoundError(RegistryError, LookupError):
-    """No leaf at that index (the log is smaller)."""
 
 
 # --- values -------------------------------------------------------------------
@@ -369,7 +319,7 @@ class Store(LogReader, Protocol):
         """Return the RFC 9162 root hash of the tree of the first ``tree_size`` leaves.
 
         Raises:
-            ProofError: ``tree_size`` is negative or exceeds the log size.
+            MerkleProofError: ``tree_size`` is negative or exceeds the log size.
             StorageError: The store failed or its nodes are inconsistent.
         """
         ...
@@ -1047,7 +997,7 @@ class LogStore(_Reads):
         return await self._rows().read_nodes(nodes)
 
     async def _nodes_for(
-        self, tree_size: int, nodes: Collection[Node], error: type[ProofError]
+        self, tree_size: int, nodes: Collection[Node], error: type[MerkleProofError]
     ) -> NodeHashes:
         """Fetch ``nodes`` of the tree of ``tree_size`` in one read.
 
@@ -1072,11 +1022,13 @@ class LogStore(_Reads):
         """Return the RFC 9162 root hash of the first ``tree_size`` leaves.
 
         Raises:
-            ProofError: ``tree_size`` is negative or exceeds the log size.
+            MerkleProofError: ``tree_size`` is negative or exceeds the log size.
             StorageError: The store failed or its nodes are inconsistent.
         """
         nodes = root_nodes(tree_size)
-        return root_hash(tree_size, await self._nodes_for(tree_size, nodes, ProofError))
+        return root_hash(
+            tree_size, await self._nodes_for(tree_size, nodes, MerkleProofError)
+        )
 
     async def inclusion_proof(self, index: int, tree_size: int) -> list[bytes]:
         """Return the inclusion proof of leaf ``index`` in tree ``tree_size``.

@@ -8,6 +8,9 @@ maps them to statuses (W3C DID Resolution, HTTP(S) binding).
 ::
 
     DidTrustError
+    ├── BadRequestError              a request is malformed before any service runs:
+    │   │                            not JSON, a duplicate member, a bad parameter
+    │   └── UnsupportedMediaTypeError    the body's media type is not one it reads
     └── ResolutionError              .error_type (W3C: "INVALID_DID", …)
         ├── InvalidDIDError          (also ValueError, for pydantic validators)
         │   └── InvalidPublicKeyError    did:key/did:jwk key material is wrong
@@ -24,12 +27,17 @@ maps them to statuses (W3C DID Resolution, HTTP(S) binding).
         │   └── FetchRefusedError    refused by policy (private address, …)
         └── DriverError              a driver crashed or timed out; has __cause__
 
-This module does not decide HTTP statuses, log, or format anything for users.
+The registry's and the verifier's trees (``registry.errors``,
+``verifier.errors``) hang from ``DidTrustError`` too.
+
+This module does not decide HTTP statuses, log, or format anything for users:
+``didtrust.problems`` maps every error to its status and problem document.
 """
 
 from __future__ import annotations
 
 __all__ = [
+    "BadRequestError",
     "DidTrustError",
     "DriverError",
     "FeatureNotSupportedError",
@@ -45,6 +53,7 @@ __all__ = [
     "NotFoundError",
     "RepresentationNotSupportedError",
     "ResolutionError",
+    "UnsupportedMediaTypeError",
     "UnsupportedPublicKeyTypeError",
 ]
 
@@ -54,6 +63,19 @@ DID_ERROR_NS = "https://www.w3.org/ns/did#"
 
 class DidTrustError(Exception):
     """Root of every error the project raises on purpose."""
+
+
+class BadRequestError(DidTrustError):
+    """A request to a route is malformed: the service was not asked anything.
+
+    The body is not JSON (or repeats a member), a query parameter is missing or
+    out of range, a body is not a credential at all. Shared by every package's
+    routes, so that one row of the status table renders them all.
+    """
+
+
+class UnsupportedMediaTypeError(BadRequestError):
+    """The request body's media type is not one the route reads."""
 
 
 class ResolutionError(DidTrustError):
@@ -76,10 +98,6 @@ class ResolutionError(DidTrustError):
     def type_uri(self) -> str:
         """The RFC 9457 ``type`` member: the error's URI in the DID namespace."""
         return DID_ERROR_NS + self.error_type
-
-    def problem(self) -> dict[str, str]:
-        """Return the RFC 9457 problem details object (without ``status``)."""
-        return {"type": self.type_uri, "title": self.title, "detail": self.detail}
 
 
 class InvalidDIDError(ResolutionError, ValueError):

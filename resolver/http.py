@@ -14,20 +14,23 @@ How the identifier is read (see docs/adr/0001-identifier-in-the-path.md):
   to the DID URL's own query (``service``, ``relativeRef``, …).
 
 Handlers parse, call one Resolver method and render. Errors are rendered as a
-resolution (or dereferencing) result whose metadata carries an RFC 9457 problem;
-``STATUS_BY_ERROR`` is the one table of HTTP statuses for resolution errors.
+resolution (or dereferencing) result whose metadata carries an RFC 9457 problem
+(:func:`error_result`); the status and the problem come from the renderer the
+composition root hands in (``didtrust.problems`` holds the spec's status
+table), since domain errors carry no HTTP status.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Final
 from urllib.parse import parse_qsl, quote, unquote
 
 from aiohttp import web
 
+from resolver import strictjson
 from resolver.cache import LRU
 from resolver.did import DIDURL, MAX_DID_LENGTH, parse_did_url
 from resolver.errors import (
@@ -51,7 +54,7 @@ from resolver.service import (
     Resolver,
 )
 
-__all__ = ["STATUS_BY_ERROR", "ResolverRoutes", "status_for"]
+__all__ = ["RenderProblem", "ResolverRoutes", "error_result"]
 
 log = logging.getLogger(__name__)
 
@@ -61,26 +64,29 @@ _FULL_PREFIX: Final = (
     b'{"@context":"' + RESOLUTION_CONTEXT.encode() + b'","didDocument":'
 )
 
-STATUS_BY_ERROR: Final[Mapping[str, int]] = {
-    # W3C DID Resolution, HTTP(S) binding: the one status table.
-    "INVALID_DID": 400,
-    "INVALID_DID_URL": 400,
-    "INVALID_OPTIONS": 400,
-    "INVALID_PUBLIC_KEY": 400,
-    "INVALID_PUBLIC_KEY_LENGTH": 400,
-    "UNSUPPORTED_PUBLIC_KEY_TYPE": 400,
-    "NOT_FOUND": 404,
-    "REPRESENTATION_NOT_SUPPORTED": 406,
-    "METHOD_NOT_SUPPORTED": 501,
-    "FEATURE_NOT_SUPPORTED": 501,
-    "INVALID_DID_DOCUMENT": 500,
-    "INTERNAL_ERROR": 500,
-}
+RenderProblem = Callable[[ResolutionError], tuple[int, JSONObject]]
+"""Gives a resolution error's HTTP status and its RFC 9457 problem object."""
 
 
-def status_for(error: ResolutionError) -> int:
-    """The HTTP status for a resolution error (500 for a type not in the table)."""
-    return STATUS_BY_ERROR.get(error.error_type, 500)
+def error_result(problem: JSONObject, *, dereferencing: bool) -> JSONObject:
+    """The resolution (or dereferencing) result of a failure carrying ``problem``.
+
+    W3C DID Resolution: no document (or content), empty document metadata and
+    the problem as the metadata's ``error``.
+    """
+    if dereferencing:
+        return {
+            "@context": RESOLUTION_CONTEXT,
+            "content": None,
+            "dereferencingMetadata": {"error": problem},
+            "contentMetadata": {},
+        }
+    return {
+        "@context": RESOLUTION_CONTEXT,
+        "didDocument": None,
+        "didResolutionMetadata": {"error": problem},
+        "didDocumentMetadata": {},
+    }
 
 
 # Representations: what the client gets for each accepted media type.
@@ -158,6 +164,7 @@ class ResolverRoutes:
     Args:
         key: The application key under which the composition root puts the
             Resolver (it is built in a cleanup context, after routing).
+        problem: Renders a resolution error (its status and problem object).
         max_identifier_length: Longest identifier accepted in the path.
         cors: Send ``Access-Control-Allow-Origin: *`` on GET answers.
     """
@@ -166,10 +173,12 @@ class ResolverRoutes:
         self,
         key: web.AppKey[Resolver],
         *,
+        problem: RenderProblem,
         max_identifier_length: int = 4096,
         cors: bool = True,
     ) -> None:
         self.key = key
+        self.problem = problem
         self.max_identifier_length = min(max_identifier_length, MAX_DID_LENGTH)
         self.cors = cors
         self._base_headers = {"Vary": "Accept"}
@@ -285,13 +294,9 @@ class ResolverRoutes:
         body_options: dict[str, Any] | None = None
         if request.body_exists:
             try:
-                body = json.loads(await request.read())
-            except (ValueError, UnicodeDecodeError):
-                return self._error(
-                    request,
-                    InvalidOptionsError("the body is not JSON"),
-                    dereferencing=False,
-                )
+                body = strictjson.loads_body(await request.read(), InvalidOptionsError)
+            except InvalidOptionsError as exc:
+                return self._error(request, exc, dereferencing=False)
             if not isinstance(body, dict):
                 return self._error(
                     request,
@@ -415,8 +420,7 @@ class ResolverRoutes:
     def _error(
         self, request: web.Request, exc: ResolutionError, *, dereferencing: bool
     ) -> web.Response:
-        status = status_for(exc)
-        problem: JSONObject = {**exc.problem(), "status": status}
+        status, problem = self.problem(exc)
         if status >= 500:
             log.warning("resolution failed (%s): %s", exc.error_type, exc.detail)
         try:
@@ -429,20 +433,7 @@ class ResolverRoutes:
             ctype = DID_URL_DEREFERENCING if dereferencing else DID_RESOLUTION
         # The body has the shape its media type names (a DID asked for as a
         # dereferencing result fails as one).
-        if ctype == DID_URL_DEREFERENCING:
-            body: JSONObject = {
-                "@context": RESOLUTION_CONTEXT,
-                "content": None,
-                "dereferencingMetadata": {"error": problem},
-                "contentMetadata": {},
-            }
-        else:
-            body = {
-                "@context": RESOLUTION_CONTEXT,
-                "didDocument": None,
-                "didResolutionMetadata": {"error": problem},
-                "didDocumentMetadata": {},
-            }
+        body = error_result(problem, dereferencing=ctype == DID_URL_DEREFERENCING)
         return _response(_dumps(body), status, self._headers(None), ctype)
 
     # -- Universal Resolver extras -----------------------------------------

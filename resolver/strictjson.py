@@ -8,18 +8,22 @@ member) that callers turn into their own domain error.
 
 It does not bound size or nesting: callers check those first, because a
 deeply nested text exhausts the parser's stack before any hook runs.
+``loads_body`` is the one way a route reads a JSON request body: every failure,
+nesting too deep included, becomes the caller's own error.
 """
 
 from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from typing import Any, NoReturn
 
 __all__ = [
     "DuplicateMemberError",
     "finite_float",
     "loads",
+    "loads_body",
     "loads_object",
     "refuse_constant",
     "unique_members",
@@ -115,3 +119,27 @@ def loads_object(data: bytes, name: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise ValueError(f"the {name} is not a json object")
     return value
+
+
+def loads_body(data: str | bytes, error: Callable[[str], Exception]) -> Any:
+    """Parse a request body strictly (see ``loads``); any JSON value is returned.
+
+    Args:
+        data: The body (bytes are read as UTF-8).
+        error: Builds the caller's exception from a message such as "the body
+            has a duplicate member 'issuer'".
+
+    Raises:
+        Exception: ``error(...)``, for a body that is not UTF-8 JSON, repeats
+            a member, holds ``NaN`` or an overflowing number, or nests deeper
+            than the interpreter's stack allows.
+    """
+    try:
+        return loads(data)
+    except DuplicateMemberError as err:
+        raise error(f"the body has a {err}") from None
+    except RecursionError:
+        # json.loads recurses per nesting level: 1000 brackets fit in 1 kB.
+        raise error("the body nests too deeply") from None
+    except ValueError:  # UnicodeDecodeError included
+        raise error("the body is not JSON") from None

@@ -13,7 +13,11 @@
         │   └── InvalidSignatureError
         ├── KeyBindingError            the verification method is not the issuer's,
         │                              or not in assertionMethod
-        └── StatusError                a status list could not be fetched or read
+        ├── StatusError                a status list could not be fetched or read
+        └── VerifierUnavailableError   the verifier is not up yet (try again)
+
+A body that is not a credential at all (not JSON, a duplicate member) is a
+``resolver.errors.BadRequestError``, shared with the other packages' routes.
 
 A failed *check* is not an exception in the report: the service turns each
 error into a failed check with its message. Exceptions carry no HTTP status.
@@ -33,6 +37,7 @@ __all__ = [
     "UnknownContextError",
     "UnsupportedCryptosuiteError",
     "VerificationError",
+    "VerifierUnavailableError",
 ]
 
 
@@ -70,3 +75,7 @@ class KeyBindingError(VerificationError):
 
 class StatusError(VerificationError):
     """A credential status could not be determined (fetch, proof or decoding)."""
+
+
+class VerifierUnavailableError(VerificationError):
+    """The verifier is not up yet (it starts with the application)."""

@@ -9,30 +9,27 @@ body declared as JSON (``application/json`` or any ``+json`` type) must parse
 as JSON; an undeclared one is JSON when it starts like JSON.
 
 Answer: 200 with the report (``verified``, ``checks``, ``warnings``,
-``errors`` and each check's detail) whether or not the credential verified; 400
-with an RFC 9457 problem when the body is not a credential at all.
+``errors`` and each check's detail) whether or not the credential verified.
+A body that is not a credential at all raises ``BadRequestError`` (not JSON,
+through the one strict parser, so a repeated member is refused, not read as
+its last value) or ``VerificationError``; the composition root renders both as
+RFC 9457 problems.
 """
 
 from __future__ import annotations
 
-import json
-import logging
 from typing import Any
 
 from aiohttp import web
 
-from verifier.errors import VerificationError
+from resolver import strictjson
+from resolver.errors import BadRequestError
+from verifier.errors import VerifierUnavailableError
 from verifier.service import CredentialVerifier
 
-__all__ = ["BadRequestError", "VerifierRoutes", "unwrap"]
-
-log = logging.getLogger(__name__)
+__all__ = ["VerifierRoutes", "unwrap"]
 
 _ENVELOPE_PREFIXES = ("data:application/vc+jwt,", "data:application/jwt,")
-
-
-class BadRequestError(VerificationError):
-    """The body is not something to verify (400)."""
 
 
 def unwrap(body: Any) -> Any:
@@ -67,14 +64,6 @@ def unwrap(body: Any) -> Any:
     )
 
 
-def _problem(status: int, title: str, detail: str) -> web.Response:
-    return web.json_response(
-        {"type": "about:blank", "title": title, "status": status, "detail": detail},
-        status=status,
-        content_type="application/problem+json",
-    )
-
-
 class VerifierRoutes:
     """The verifier's HTTP handlers, finding the verifier under ``key``."""
 
@@ -86,35 +75,34 @@ class VerifierRoutes:
         return [web.post("/credentials/verify", self.verify)]
 
     async def verify(self, request: web.Request) -> web.Response:
-        """Verify one credential and report every check."""
+        """Verify one credential and report every check.
+
+        Raises:
+            VerifierUnavailableError: the verifier is not up yet.
+            BadRequestError: the body is not UTF-8, not JSON though it should
+                be, or holds nothing that could be a credential.
+            VerificationError: the credential cannot be read at all (too
+                large, too deep, …).
+        """
         verifier = request.app.get(self.key)
         if verifier is None:
-            return _problem(503, "service unavailable", "the verifier is starting")
+            raise VerifierUnavailableError("the verifier is starting")
         raw = await request.read()
         try:
             text = raw.decode("utf-8")
         except UnicodeDecodeError:
-            return _problem(400, "bad request", "the body is not UTF-8")
+            raise BadRequestError("the body is not UTF-8") from None
         # A JSON media type promises JSON: anything else in it is malformed,
         # not a token to try. Without one, a body that looks like JSON is JSON
         # and anything else is a compact JWS (application/vc+jwt).
         media = request.content_type
         declared_json = media == "application/json" or media.endswith("+json")
-        try:
-            body: Any = (
-                json.loads(text)
-                if declared_json or text.lstrip()[:1] in ("{", "[", '"')
-                else text
-            )
-        except (ValueError, RecursionError):
-            return _problem(400, "bad request", "the body is not JSON")
-        try:
-            credential = unwrap(body)
-            report = await verifier.verify(credential)
-        except BadRequestError as exc:
-            return _problem(400, "bad request", str(exc))
-        except VerificationError as exc:
-            return _problem(400, "not a credential", str(exc))
+        body: Any = (
+            strictjson.loads_body(text, BadRequestError)
+            if declared_json or text.lstrip()[:1] in ("{", "[", '"')
+            else text
+        )
+        report = await verifier.verify(unwrap(body))
         return web.json_response(
             report.to_json(), headers={"Cache-Control": "no-store"}
         )

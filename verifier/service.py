@@ -31,10 +31,10 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Any, Protocol
 
 from registry.models import format_time, parse_time
+from resolver.checks import Check, CheckStatus
 from resolver.did import DID
 from resolver.errors import ResolutionError
 from verifier import jose
@@ -49,8 +49,6 @@ from verifier.keys import find_verification_method
 from verifier.status import StatusResult
 
 __all__ = [
-    "Check",
-    "CheckStatus",
     "CredentialVerifier",
     "TrustRegistry",
     "VerificationReport",
@@ -63,35 +61,6 @@ CONTEXT_V1 = "https://www.w3.org/2018/credentials/v1"
 CONTEXT_V2 = "https://www.w3.org/ns/credentials/v2"
 MAX_CREDENTIAL_BYTES = 1 << 20
 MAX_DEPTH = 64
-
-
-class CheckStatus(StrEnum):
-    """The outcome of one check."""
-
-    PASSED = "passed"
-    FAILED = "failed"
-    SKIPPED = "skipped"
-
-
-@dataclass(frozen=True, slots=True)
-class Check:
-    """One named check and its outcome."""
-
-    name: str
-    status: CheckStatus
-    detail: str
-    data: Mapping[str, Any] | None = None
-
-    def to_json(self) -> dict[str, Any]:
-        """The check as served."""
-        out: dict[str, Any] = {
-            "name": self.name,
-            "status": str(self.status),
-            "detail": self.detail,
-        }
-        if self.data:
-            out.update(self.data)
-        return out
 
 
 @dataclass
@@ -113,7 +82,7 @@ class VerificationReport:
         data: Mapping[str, Any] | None = None,
     ) -> None:
         """Record a check."""
-        self.checks.append(Check(name, status, detail, data))
+        self.checks.append(Check(name, status, detail, data=data))
 
     @property
     def verified_proofs(self) -> bool:

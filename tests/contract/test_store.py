@@ -23,7 +23,15 @@ from typing import Any
 
 import pytest
 
-from registry.errors import ConsistencyProofError, InclusionProofError, ProofError
+from registry.errors import (
+    CheckpointMismatchError,
+    ConsistencyProofError,
+    DuplicateJtiError,
+    EntryNotFoundError,
+    InclusionProofError,
+    MerkleProofError,
+    StorageError,
+)
 from registry.memory import InMemoryStore, MemoryBackend
 from registry.merkle import (
     EMPTY_ROOT,
@@ -37,11 +45,7 @@ from registry.sqlite import SqliteStore
 from registry.store import (
     MAX_READ_ENTRIES,
     AppendedLeaf,
-    CheckpointMismatchError,
-    DuplicateJtiError,
-    EntryNotFoundError,
     LogStore,
-    StorageError,
     Store,
     StoredCheckpoint,
     WriteTransaction,
@@ -224,7 +228,7 @@ async def test_entry_beyond_log_is_not_found(store: LogStore, index: int) -> Non
 # A log of 5 leaves. The first case is the subtle one: the inclusion path of
 # the last leaf of a tree of 6 never reads leaf 5, so only an explicit size
 # check stops a "proof" for a leaf that does not exist.
-BEYOND: list[tuple[str, Callable[[Store], Awaitable[Any]], type[ProofError]]] = [
+BEYOND: list[tuple[str, Callable[[Store], Awaitable[Any]], type[MerkleProofError]]] = [
     (
         "inclusion-of-unwritten-last-leaf",
         lambda s: s.inclusion_proof(5, 6),
@@ -250,7 +254,7 @@ BEYOND: list[tuple[str, Callable[[Store], Awaitable[Any]], type[ProofError]]] = 
         lambda s: s.consistency_proof(0, 9),
         ConsistencyProofError,
     ),
-    ("root-of-larger-tree", lambda s: s.root(6), ProofError),
+    ("root-of-larger-tree", lambda s: s.root(6), MerkleProofError),
 ]
 
 
@@ -260,7 +264,7 @@ BEYOND: list[tuple[str, Callable[[Store], Awaitable[Any]], type[ProofError]]] = 
 async def test_proofs_refuse_tree_size_beyond_log(
     store: LogStore,
     call: Callable[[Store], Awaitable[Any]],
-    error: type[ProofError],
+    error: type[MerkleProofError],
 ) -> None:
     await commit_batch(store, [b"%d" % i for i in range(5)])
     with pytest.raises(error, match="exceeds log size 5"):
@@ -273,14 +277,14 @@ async def test_proofs_refuse_tree_size_beyond_log(
         (lambda s: s.inclusion_proof(5, 5), InclusionProofError),
         (lambda s: s.inclusion_proof(-1, 5), InclusionProofError),
         (lambda s: s.consistency_proof(4, 3), ConsistencyProofError),
-        (lambda s: s.root(-1), ProofError),
+        (lambda s: s.root(-1), MerkleProofError),
     ],
     ids=["index-at-size", "negative-index", "rollback", "negative-size"],
 )
 async def test_proofs_refuse_bad_arguments(
     store: LogStore,
     call: Callable[[Store], Awaitable[Any]],
-    error: type[ProofError],
+    error: type[MerkleProofError],
 ) -> None:
     await commit_batch(store, [b"%d" % i for i in range(5)])
     with pytest.raises(error):

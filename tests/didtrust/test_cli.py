@@ -86,6 +86,22 @@ def test_resolve_failure_exits_non_zero_with_error_type(did, error_type):
     )
 
 
+def test_resolve_failure_prints_the_servers_error_result():
+    # The CLI built its own copy of the error result, without the status the
+    # server's carries; now both come from one builder.
+    out = run("resolve", "did:nope:1")
+    assert out.returncode == 1
+    body = json.loads(out.stdout)
+    assert body["didDocument"] is None
+    assert body["didDocumentMetadata"] == {}
+    assert body["didResolutionMetadata"]["error"] == {
+        "type": "https://www.w3.org/ns/did#METHOD_NOT_SUPPORTED",
+        "title": "method not supported",
+        "status": 501,
+        "detail": body["didResolutionMetadata"]["error"]["detail"],
+    }
+
+
 def test_bad_option_syntax_is_a_usage_error():
     out = run("resolve", ED25519_DID, "--option", "noequals")
     assert out.returncode == 2

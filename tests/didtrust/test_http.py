@@ -261,6 +261,28 @@ async def test_post_with_malformed_body_is_invalid_options(static_client, body):
     assert payload["didResolutionMetadata"]["error"]["type"] == ERR + "INVALID_OPTIONS"
 
 
+async def test_duplicate_member_in_resolution_options_body_refused(
+    static_client, static_driver
+):
+    body = b'{"flavour": "plain", "flavour": "x"}'
+    resp = await static_client.post(BASE + EXAMPLE_DID, data=body)
+    assert resp.status == 400
+    payload = await resp.json(content_type=None)
+    error = payload["didResolutionMetadata"]["error"]
+    assert error["type"] == ERR + "INVALID_OPTIONS"
+    assert "duplicate member 'flavour'" in error["detail"]
+    assert all("flavour" not in seen for seen in static_driver.seen_options)
+
+
+async def test_deeply_nested_options_body_is_invalid_options_not_a_500(static_client):
+    resp = await static_client.post(BASE + EXAMPLE_DID, data=b'{"a":' * 5000)
+    assert resp.status == 400
+    payload = await resp.json(content_type=None)
+    error = payload["didResolutionMetadata"]["error"]
+    assert error["type"] == ERR + "INVALID_OPTIONS"
+    assert error["status"] == 400
+
+
 async def test_oversized_identifier_is_refused_not_crashed(static_client):
     resp = await static_client.get(BASE + "did:example:" + "a" * 5000)
     assert resp.status == 400

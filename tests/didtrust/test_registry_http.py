@@ -36,8 +36,9 @@ from didtrust.appkeys import REGISTRY
 from didtrust.settings import Settings
 from drivers.jwk import encode_did_jwk
 from drivers.key import KeyDriver
-from registry.answers import AnswerSignatureError, verify_answer
+from registry.answers import verify_answer
 from registry.checkpoint import Checkpoint, open_checkpoint
+from registry.errors import AnswerSignatureError
 from registry.identity import RegistryIdentity
 from registry.merkle import (
     leaf_hash,
@@ -1108,6 +1109,25 @@ async def test_trqp_malformed_body_is_a_400_problem(reg, kind, body):
         f"/trqp/{kind}", data=body, headers={"Content-Type": "application/json"}
     )
     await assert_problem(resp, 400)
+
+
+@pytest.mark.parametrize("kind", ["authorization", "recognition"])
+async def test_duplicate_member_in_trqp_body_refused(reg, kind):
+    # Two entity_ids: one reader of the bytes asks about the first, a parser
+    # that keeps the last value answers (and signs) about the other.
+    await reg.accredit_accreditor()
+    await reg.accredit_university()
+    good = json.dumps(diploma_query(UNIVERSITY.did))
+    forged = '{"entity_id": "did:example:someone", ' + good[1:]
+    resp = await reg.client.post(
+        f"/trqp/{kind}", data=forged, headers={"Content-Type": "application/json"}
+    )
+    body = await assert_problem(resp, 400)
+    assert "duplicate member 'entity_id'" in body["detail"]
+    resp = await reg.client.post(
+        f"/trqp/{kind}", data=good, headers={"Content-Type": "application/json"}
+    )
+    assert resp.status == 200, await resp.text()
 
 
 # -- listing ------------------------------------------------------------------

@@ -127,9 +127,9 @@ def test_cli_prints_json_report_for_signed_answer(
     assert report["registryKey"] == "from the did:key"
     assert report["checkpoint"]["size"] == 5
     statuses = {c["name"]: c["status"] for c in report["checks"]}
-    assert statuses["signed answer"] == "pass"
-    assert statuses["query"] == "pass"
-    assert statuses["answer matches statements"] == "pass"
+    assert statuses["signed answer"] == "passed"
+    assert statuses["query"] == "passed"
+    assert statuses["answer matches statements"] == "passed"
     assert statuses["consistency"] == "skipped"  # the first checkpoint seen
 
 

@@ -128,6 +128,9 @@ def files(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (root / "latin1.json").write_bytes(b'{"name": "\xe9cole"}')
     surrogate = json.dumps(eddsa_rdfc()).replace("Example University", "\\udc00")
     (root / "lone-surrogate.json").write_text(surrogate, encoding="utf-8")
+    # A fake issuer first, the signed credential's own last.
+    forged = '{"issuer": "did:example:fake", ' + json.dumps(eddsa_rdfc())[1:]
+    (root / "duplicate-issuer.json").write_text(forged, encoding="utf-8")
     return root
 
 
@@ -229,6 +232,7 @@ BAD_INPUTS = (
     "wrong-envelope.json",
     "latin1.json",
     "lone-surrogate.json",
+    "duplicate-issuer.json",
     "missing.json",
 )
 
@@ -250,6 +254,12 @@ def test_input_that_is_not_a_credential_exits_2(bad_input_runs, name):
     assert run.stdout == ""
     assert run.stderr.startswith("didtrust: ")
     assert "Traceback" not in run.stderr
+
+
+def test_duplicate_member_in_credential_file_refused(bad_input_runs):
+    run = bad_input_runs["duplicate-issuer.json"]
+    assert run.returncode == 2, (run.stdout, run.stderr)
+    assert "duplicate member 'issuer'" in run.stderr
 
 
 def test_json_option_prints_the_full_report(files, no_registry):

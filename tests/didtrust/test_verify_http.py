@@ -70,6 +70,7 @@ from tests.helpers.verify_app import (
 )
 
 VERIFY = "/credentials/verify"
+JSON_TYPE = {"Content-Type": "application/json"}
 REVOKED_AT = datetime(2024, 5, 1, tzinfo=UTC)
 ALL_CHECKS = {
     "format",
@@ -806,6 +807,34 @@ async def test_compact_jwt_sent_as_the_body_verifies(plain):
 async def test_bare_credential_without_wrapper_verifies(plain):
     resp = await plain.post(VERIFY, json=eddsa_rdfc())
     assert (await resp.json())["verified"] is True
+
+
+async def test_duplicate_member_in_credential_body_refused(plain):
+    # A fake issuer first and the signed one last: a parser that keeps the
+    # last value verifies the credential as the real issuer's while another
+    # reader of the same bytes shows the fake one.
+    doc = eddsa_rdfc()
+    text = json.dumps({"verifiableCredential": doc})
+    forged = text.replace(
+        '{"verifiableCredential": {',
+        '{"verifiableCredential": {"issuer": "did:example:fake", ',
+        1,
+    )
+    assert forged != text
+    resp = await plain.post(VERIFY, data=forged.encode(), headers=JSON_TYPE)
+    problem = await assert_problem(resp, 400)
+    assert "duplicate member 'issuer'" in problem["detail"]
+    # The same credential, each member once, verifies.
+    resp = await plain.post(VERIFY, data=text.encode(), headers=JSON_TYPE)
+    assert (await resp.json())["verified"] is True
+
+
+async def test_duplicate_member_in_an_undeclared_json_body_refused(plain):
+    text = json.dumps(eddsa_rdfc())
+    forged = '{"issuer": "did:example:fake", ' + text[1:]
+    resp = await plain.post(VERIFY, data=forged.encode())
+    problem = await assert_problem(resp, 400)
+    assert "duplicate member 'issuer'" in problem["detail"]
 
 
 @pytest.mark.parametrize(

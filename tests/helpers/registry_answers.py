@@ -25,11 +25,7 @@ from nacl.signing import SigningKey
 
 from drivers.jwk import build_document as jwk_document
 from drivers.key import build_document as key_document
-from registry.answercheck import (
-    CheckStatus,
-    VerificationReport,
-    verify_answer_document,
-)
+from registry.answercheck import VerificationReport, verify_answer_document
 from registry.answers import sign_answer
 from registry.checkpoint import Checkpoint, sign_checkpoint
 from registry.identity import RegistryIdentity
@@ -38,6 +34,7 @@ from registry.models import GovernanceFramework, parse_time
 from registry.service import RegistryService, b64, genesis_leaf
 from registry.sqlite import SqliteStore
 from registry.statements import sign_statement
+from resolver.checks import CheckStatus
 from resolver.did import DID, parse_did
 from resolver.errors import MethodNotSupportedError
 from resolver.keys import encode_multikey

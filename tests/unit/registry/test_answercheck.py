@@ -15,16 +15,14 @@ from typing import Any
 import pytest
 import rfc8785
 
-from registry.answercheck import (
-    AnswerFormatError,
-    CheckStatus,
-    parse_answer_text,
-)
+from registry.answercheck import parse_answer_text
 from registry.answers import sign_answer
 from registry.checkpoint import Checkpoint, NoteSigner, sign_checkpoint
+from registry.errors import AnswerFormatError
 from registry.identity import RegistryIdentity
 from registry.models import format_time, parse_time
 from registry.statements import sign_statement
+from resolver.checks import CheckStatus
 from resolver.did import DID
 from resolver.errors import InvalidDIDError, MethodNotSupportedError, NotFoundError
 from tests.helpers.encoding import b64 as b64url
@@ -560,6 +558,19 @@ async def test_verify_rejects_malformed_answer(
 def test_parse_answer_text_rejects_what_is_no_answer(text: str) -> None:
     with pytest.raises(AnswerFormatError):
         parse_answer_text(text)
+
+
+def test_duplicate_member_in_json_answer_refused() -> None:
+    # Two "authorized" members: one reader of the text sees false, a parser
+    # keeping the last value sees true.
+    text = '{"authorized": false, "entity_id": "did:example:a", "authorized": true}'
+    with pytest.raises(AnswerFormatError, match="duplicate member 'authorized'"):
+        parse_answer_text(text)
+
+
+def test_deeply_nested_json_answer_is_a_format_error() -> None:
+    with pytest.raises(AnswerFormatError, match="not valid json"):
+        parse_answer_text('{"a":' * 100_000)
 
 
 def test_verify_refuses_bad_registry_key_as_programming_error(world: World) -> None:

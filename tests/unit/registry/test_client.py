@@ -13,7 +13,8 @@ import aiohttp
 import pytest
 from aiohttp import web
 
-from registry.client import FetchError, RegistryClient
+from registry.client import RegistryClient
+from registry.errors import RegistryFetchError
 from registry.service import b64
 from tests.helpers.registry_answers import (
     UNI,
@@ -63,7 +64,7 @@ async def test_fetch_answer_refuses_oversized_body(
     app = web.Application()
     app.router.add_get("/answer", big)
     server = await aiohttp_server(app)
-    with pytest.raises(FetchError, match="over the limit of 4096"):
+    with pytest.raises(RegistryFetchError, match="over the limit of 4096"):
         await client.answer(
             str(server.make_url("/answer")), accept_jwt=True, max_bytes=4096
         )
@@ -80,7 +81,9 @@ async def test_fetch_answer_reports_problem_status(
     app = web.Application()
     app.router.add_get("/answer", missing)
     server = await aiohttp_server(app)
-    with pytest.raises(FetchError, match="status 404: unknown entity: not in the"):
+    with pytest.raises(
+        RegistryFetchError, match="status 404: unknown entity: not in the"
+    ):
         await client.answer(str(server.make_url("/answer")), accept_jwt=False)
 
 
@@ -92,12 +95,12 @@ async def test_fetch_answer_reports_problem_status(
 async def test_fetch_answer_refuses_non_http_urls(
     client: RegistryClient, url: str
 ) -> None:
-    with pytest.raises(FetchError, match="not an http"):
+    with pytest.raises(RegistryFetchError, match="not an http"):
         await client.answer(url, accept_jwt=True)
 
 
 async def test_fetch_answer_reports_unreachable_server(client: RegistryClient) -> None:
-    with pytest.raises(FetchError, match="cannot fetch"):
+    with pytest.raises(RegistryFetchError, match="cannot fetch"):
         await client.answer("http://127.0.0.1:9/answer", accept_jwt=True)
 
 
@@ -119,7 +122,7 @@ async def test_fetch_consistency_rejects_malformed_proofs(
     app = web.Application()
     app.router.add_get("/registry/v1/log/proof/consistency", consistency)
     server = await aiohttp_server(app)
-    with pytest.raises(FetchError, match=match):
+    with pytest.raises(RegistryFetchError, match=match):
         await client.consistency(str(server.make_url("/")), 5, 6)
 
 

@@ -18,26 +18,26 @@ from typing import Any
 import pytest
 from aiohttp import web
 
-from registry.answercheck import (
-    CheckStatus,
-    VerificationReport,
-)
+from registry.answercheck import VerificationReport
 from registry.checkpoint import Checkpoint
 from registry.client import RegistryClient
-from registry.errors import RegistryError
-from registry.history import (
-    CheckpointStore,
+from registry.errors import (
     CheckpointStoreError,
     ConsistencyUnavailableError,
     ForkError,
+    RegistryError,
     RollbackError,
     SecurityError,
+)
+from registry.history import (
+    CheckpointStore,
     TrustedCheckpoint,
     check_consistency,
     check_history,
 )
 from registry.merkle import MemoryTree
 from registry.service import b64
+from resolver.checks import CheckStatus
 from tests.helpers.registry_answers import (
     REGISTRY,
     World,

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from registry.errors import ConsistencyProofError, InclusionProofError, ProofError
+from registry.errors import ConsistencyProofError, InclusionProofError, MerkleProofError
 from registry.merkle import (
     EMPTY_ROOT,
     MemoryTree,
@@ -443,9 +443,9 @@ def test_memory_tree_does_not_wrap_negative_indices():
 
 
 def test_memory_tree_refuses_sizes_it_does_not_have():
-    with pytest.raises(ProofError, match="tree size 9 exceeds log size 8"):
+    with pytest.raises(MerkleProofError, match="tree size 9 exceeds log size 8"):
         REF_TREE.root(9)
-    with pytest.raises(ProofError, match="negative"):
+    with pytest.raises(MerkleProofError, match="negative"):
         REF_TREE.root(-1)
     with pytest.raises(InclusionProofError, match="exceeds log size"):
         REF_TREE.inclusion_proof(0, 9)

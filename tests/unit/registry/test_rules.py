@@ -11,22 +11,21 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from registry.errors import RegistryError
-from registry.models import Act, Role, Scope, StatementClaims
-from registry.rules import (
-    DEFAULT_MAX_AGE,
+from registry.errors import (
     ConflictError,
     DepthExceededError,
     ExpiredStatementError,
     FutureStatementError,
     InvalidStatementError,
     NotAuthorizedError,
+    RegistryError,
     RejectedStatementError,
     ReplayError,
     ScopeWideningError,
     WrongAudienceError,
-    check_statement,
 )
+from registry.models import Act, Role, Scope, StatementClaims
+from registry.rules import DEFAULT_MAX_AGE, check_statement
 from registry.state import AccreditationStatus
 from tests.helpers.registry_log import (
     ACCREDIT_ALL,

@@ -18,27 +18,24 @@ import pytest
 from nacl.signing import SigningKey
 
 from registry.checkpoint import open_checkpoint
-from registry.errors import RegistryError
+from registry.errors import (
+    NotAuthorizedError,
+    NotInitializedError,
+    RegistryError,
+    ReplayError,
+    ScopeWideningError,
+    ServiceUnavailableError,
+    StorageError,
+    UnknownEntityError,
+    UnknownKeyError,
+    WrongAudienceError,
+)
 from registry.identity import RegistryIdentity
 from registry.memory import InMemoryStore
 from registry.merkle import leaf_hash, verify_inclusion
-from registry.rules import (
-    NotAuthorizedError,
-    ReplayError,
-    ScopeWideningError,
-    WrongAudienceError,
-)
-from registry.service import (
-    NotInitializedError,
-    Receipt,
-    RegistryService,
-    ServiceUnavailableError,
-    UnknownEntityError,
-)
+from registry.service import Receipt, RegistryService
 from registry.sqlite import SqliteStore
 from registry.state import RegistryState
-from registry.statements import UnknownKeyError
-from registry.store import StorageError
 from registry.views import parse_entry
 from resolver.did import DID
 from tests.helpers.clock import T2021, Clock

@@ -18,6 +18,7 @@ from pathlib import Path
 import aiosqlite
 import pytest
 
+from registry.errors import SchemaVersionError, StorageBusyError, StorageError
 from registry.merkle import EMPTY_ROOT, MemoryTree
 from registry.sqlite import (
     APPLICATION_ID,
@@ -26,12 +27,7 @@ from registry.sqlite import (
     SqliteStore,
     migrate,
 )
-from registry.store import (
-    SchemaVersionError,
-    StorageBusyError,
-    StorageError,
-    Store,
-)
+from registry.store import Store
 from tests.helpers.log_check import check_log_file
 from tests.helpers.store_ops import commit_batch, note
 

@@ -13,7 +13,15 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from registry.errors import RegistryError
+from registry.errors import (
+    EntryOrderError,
+    InconsistentEntryError,
+    InvalidCursorError,
+    RefusalKind,
+    RegistryError,
+    RejectedStatementError,
+    StateError,
+)
 from registry.models import (
     MAX_DEPTH,
     STATEMENT_TYP,
@@ -24,16 +32,7 @@ from registry.models import (
     StatementEntry,
     SubjectInfo,
 )
-from registry.rules import RejectedStatementError
-from registry.state import (
-    AccreditationStatus,
-    EntryOrderError,
-    InconsistentEntryError,
-    InvalidCursorError,
-    RefusalKind,
-    RegistryState,
-    StateError,
-)
+from registry.state import AccreditationStatus, RegistryState
 from tests.helpers.encoding import b64
 from tests.helpers.registry_log import (
     ACCREDIT_ALL,

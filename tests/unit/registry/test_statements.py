@@ -34,17 +34,19 @@ from nacl.signing import SigningKey, VerifyKey
 from drivers.jwk import build_document as jwk_document
 from drivers.jwk import encode_did_jwk
 from drivers.key import build_document as key_document
-from registry.errors import RegistryError
+from registry.errors import (
+    MalformedStatementError,
+    RegistryError,
+    StatementError,
+    StatementSignatureError,
+    UnknownKeyError,
+    UnsupportedAlgorithmError,
+)
 from registry.models import STATEMENT_TYP, StatementClaims
 from registry.statements import (
     ALGORITHMS,
     MAX_JWS_BYTES,
-    MalformedStatementError,
-    StatementError,
     StatementHeader,
-    StatementSignatureError,
-    UnknownKeyError,
-    UnsupportedAlgorithmError,
     VerifiedStatement,
     peek_header,
     sign_statement,
