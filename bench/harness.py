@@ -618,6 +618,7 @@ def didtrust_server(
     # writes and verifications would cap the figures at the limits themselves.
     env["DIDTRUST_RATE_LIMIT_WRITES"] = "0"
     env["DIDTRUST_RATE_LIMIT_VERIFY"] = "0"
+    env["DIDTRUST_RATE_LIMIT_RESOLVE"] = "0"
     env.update(settings or {})
     argv = python_module(
         "didtrust",

@@ -159,6 +159,9 @@ def rate_limiter(
     return RateLimiter(
         writes=buckets(settings.rate_limit_writes, settings.rate_limit_writes_burst),
         verify=buckets(settings.rate_limit_verify, settings.rate_limit_verify_burst),
+        cold_resolutions=buckets(
+            settings.rate_limit_resolve, settings.rate_limit_resolve_burst
+        ),
         trusted_proxies=settings.trusted_proxy_networks(),
     )
 
@@ -193,7 +196,7 @@ def create_app(
             "max_line_size": settings.max_request_line,
             "max_field_size": settings.max_header_size,
             "max_headers": settings.max_headers,
-            "keepalive_timeout": 75.0,
+            "keepalive_timeout": settings.keepalive_timeout,
             "logger": ServerLog(logging.getLogger("aiohttp.server")),
         },
     )
@@ -204,8 +207,9 @@ def create_app(
         problem=resolution_problem,
         max_identifier_length=settings.max_did_length,
         cors=settings.cors,
+        admission=limiter.admission,
     )
-    app.router.add_routes(routes.routes())
+    app.router.add_routes(limiter.limit_resolutions(routes.routes()))
     # Limited routes refuse over-budget clients before the handler reads a body
     # or resolves a DID; the observability middleware, added below, is outside
     # and so counts every status, 429 included.

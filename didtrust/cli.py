@@ -178,7 +178,6 @@ def _run_worker(
         reuse_port=reuse_port,
         shutdown_timeout=settings.shutdown_timeout,
         max_connections=settings.max_connections,
-        keepalive_timeout=settings.keepalive_timeout,
         on_shed=lambda: log.warning("connection limit reached: a connection shed"),
     )
 

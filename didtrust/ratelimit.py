@@ -48,7 +48,7 @@ from typing import Final
 from aiohttp import web
 
 from didtrust.problems import PROBLEM_BASE, problem_response
-from resolver.cache import LRU
+from resolver.cache import LRU, Admit
 from resolver.limiter import Limiter
 
 __all__ = [
@@ -64,6 +64,8 @@ __all__ = [
 
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+_RESOLUTION_PREFIX: Final = "/1.0/identifiers/"
+
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 RATE_LIMITED: Final = PROBLEM_BASE + "rate-limited"
@@ -283,6 +285,24 @@ def client_key(address: IPAddress | None, peer: str | None = None) -> str:
     return str(prefix)
 
 
+class _OverBudget(Exception):
+    """Raised through a handler by an admission refused; carries the 429."""
+
+    def __init__(self, response: web.Response) -> None:
+        super().__init__("over budget")
+        self.response = response
+
+
+def _answer_over_budget(handler: Handler) -> Handler:
+    async def answered(request: web.Request) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except _OverBudget as refused:
+            return refused.response
+
+    return answered
+
+
 class RateLimiter:
     """A budget for registry writes, one for verification, bound to routes.
 
@@ -299,11 +319,52 @@ class RateLimiter:
         *,
         writes: Limiter | None,
         verify: Limiter | None = None,
+        cold_resolutions: Limiter | None = None,
         trusted_proxies: tuple[IPNetwork, ...] = (),
     ) -> None:
         self.writes = writes
         self.verify = verify
+        self.cold_resolutions = cold_resolutions
         self.trusted_proxies = trusted_proxies
+
+    def admission(self, request: web.Request) -> Admit | None:
+        """What a resolution for ``request`` awaits before it resolves afresh.
+
+        Cached answers, and answers joined while another request resolves the
+        same DID, cost nothing: only a resolution this request would start (an
+        outbound fetch for did:web, key decoding for did:key) takes a token
+        from the client's budget of cold resolutions. Over budget, the request
+        is answered 429 by :meth:`limit_resolutions`'s wrapper.
+        """
+        limiter = self.cold_resolutions
+        if limiter is None:
+            return None
+        key = self.key_of(request)
+
+        async def admit() -> None:
+            wait = await limiter.acquire(key)
+            if wait > 0.0:
+                raise _OverBudget(self._refusal(limiter, "uncached resolutions", wait))
+
+        return admit
+
+    def limit_resolutions(self, routes: Iterable[web.RouteDef]) -> list[web.RouteDef]:
+        """``routes`` (the resolver's), answering 429 when admission refuses."""
+        if self.cold_resolutions is None:
+            return list(routes)
+        out = []
+        for route in routes:
+            if route.path.startswith(_RESOLUTION_PREFIX) and not isinstance(
+                route.handler, type
+            ):
+                route = web.RouteDef(
+                    route.method,
+                    route.path,
+                    _answer_over_budget(route.handler),
+                    route.kwargs,
+                )
+            out.append(route)
+        return out
 
     def budget_for(self, method: str, path: str) -> tuple[Limiter, str] | None:
         """The budget a request takes from and what it counts, or ``None``."""

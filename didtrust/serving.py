@@ -40,6 +40,7 @@ from aiohttp import web
 from didtrust.problems import problem
 
 __all__ = [
+    "BACKLOG",
     "FD_RESERVE",
     "SHED_BACKLOG",
     "GatedSite",
@@ -50,10 +51,16 @@ __all__ = [
 
 log = logging.getLogger("didtrust.serving")
 
-FD_RESERVE: Final = 256
-"""Descriptors kept free of client connections: the store, DNS, outbound
-fetches (aiohttp's client pool holds up to 100), log files, and the accept
-batch that may overshoot the cap by up to the listen backlog."""
+BACKLOG: Final = 64
+"""The listen backlog, which is also how many connections asyncio accepts in
+one go (a few such batches can be open before any of them is shed)."""
+
+FD_RESERVE: Final = 320
+"""Descriptors kept free of client connections: accept batches in flight (up
+to three of ``BACKLOG``), the connections being shed (``SHED_BACKLOG``), and
+the rest for the store, DNS, outbound fetches and the process itself. If
+descriptors still run out, asyncio's accept errors are logged through the
+:class:`RepeatFilter`, a few lines rather than a flood."""
 
 SHED_BACKLOG: Final = 64
 """Connections being answered 503 at once; more are closed unanswered."""
@@ -171,7 +178,7 @@ class GatedSite(web.BaseSite):
         *,
         max_connections: int,
         reuse_port: bool,
-        backlog: int = 128,
+        backlog: int = BACKLOG,
         on_shed: Callable[[], None] = lambda: None,
     ) -> None:
         super().__init__(runner, backlog=backlog)
@@ -211,7 +218,6 @@ def run(
     reuse_port: bool,
     shutdown_timeout: float,
     max_connections: int,
-    keepalive_timeout: float,
     on_shed: Callable[[], None] = lambda: None,
 ) -> None:
     """Serve ``app`` until SIGTERM or SIGINT, then shut down gracefully."""
@@ -223,7 +229,6 @@ def run(
             handle_signals=True,
             access_log=None,
             shutdown_timeout=shutdown_timeout,
-            keepalive_timeout=keepalive_timeout,
         )
         await runner.setup()
         try:

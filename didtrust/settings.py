@@ -95,6 +95,12 @@ class Settings:
     canonicalization) and may fetch DID documents and status lists."""
     rate_limit_verify_burst: int = 100
     """Verifications one client may send at once."""
+    rate_limit_resolve: float = 10.0
+    """Uncached resolutions (``/1.0/identifiers/…`` answers not in the cache,
+    which start an outbound fetch for did:web) per second one client may
+    sustain (0: no limit); cached answers are never limited."""
+    rate_limit_resolve_burst: int = 100
+    """Uncached resolutions one client may start at once."""
     rate_limit_max_clients: int = 10_000
     """Clients tracked per budget and worker (LRU; bounds memory under a flood
     of addresses)."""
@@ -112,6 +118,9 @@ class Settings:
     """Largest DID document a driver may return (compact JSON)."""
     cache_max_entries: int = 10_000
     """Resolved DIDs kept in each worker's LRU cache."""
+    cache_max_bytes: int = 64 << 20
+    """Memory each worker's resolution cache may hold, in bytes (the parsed
+    document, its rendered bytes and metadata counted for each entry)."""
     cache_stale_if_error: float = 0.0
     """Seconds past expiry a cached did:web document may still be served, marked
     stale, when the upstream fails (0: never)."""
@@ -226,6 +235,18 @@ class Settings:
             (
                 1 <= self.rate_limit_verify_burst <= 1_000_000,
                 "rate_limit_verify_burst must be 1..1000000",
+            ),
+            (
+                0 <= self.rate_limit_resolve <= 1e6,
+                "rate_limit_resolve must be 0..1000000",
+            ),
+            (
+                1 <= self.rate_limit_resolve_burst <= 1_000_000,
+                "rate_limit_resolve_burst must be 1..1000000",
+            ),
+            (
+                1 << 20 <= self.cache_max_bytes <= 1 << 40,
+                "cache_max_bytes must be 1048576..1099511627776",
             ),
             (
                 1 <= self.rate_limit_max_clients <= 10_000_000,

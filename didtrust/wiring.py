@@ -30,7 +30,7 @@ from resolver.did import DID
 from resolver.driver import DriverRegistry
 from resolver.errors import NotFoundError
 from resolver.fetch import Fetcher
-from resolver.service import Resolver
+from resolver.service import Resolver, resolution_weight
 from verifier.service import CredentialVerifier
 from verifier.status import StatusChecker
 
@@ -76,6 +76,8 @@ def build_resolver(settings: Settings, drivers: DriverRegistry) -> Resolver:
         drivers=drivers,
         cache=MemoryCache(
             max_entries=settings.cache_max_entries,
+            max_bytes=settings.cache_max_bytes,
+            weigh=resolution_weight,
             stale_if_error=settings.cache_stale_if_error,
         ),
         timeout=settings.resolve_timeout,

@@ -46,6 +46,7 @@ from typing import Any, Generic, NamedTuple, Protocol, TypeVar
 
 __all__ = [
     "LRU",
+    "Admit",
     "Cache",
     "CacheCounters",
     "Codec",
@@ -63,6 +64,9 @@ V = TypeVar("V")
 Loader = Callable[[], Awaitable[tuple[V, float | None]]]
 """Loads a value for a cache: returns it with its TTL in seconds (``None``:
 forever; ``0`` or less: do not keep it)."""
+
+Admit = Callable[[], Awaitable[None]]
+"""Lets a caller start a load, or raises (see :meth:`Cache.get_or_load`)."""
 
 
 # --- the bounded map (sync) -------------------------------------------------------
@@ -205,6 +209,10 @@ class SingleFlight(Generic[K, V]):
             task.add_done_callback(partial(self._forget, key))
         return task, False
 
+    def running(self, key: K) -> bool:
+        """Whether a shared load for ``key`` is in flight."""
+        return key in self._inflight
+
     @staticmethod
     async def wait(task: asyncio.Future[V]) -> V:
         """The outcome of ``task``; cancelling the caller does not cancel it."""
@@ -312,7 +320,12 @@ class Cache(CacheCounters, Protocol[V]):
         ...
 
     async def get_or_load(
-        self, key: str, load: Loader[V], *, refresh: bool = False
+        self,
+        key: str,
+        load: Loader[V],
+        *,
+        refresh: bool = False,
+        admit: Admit | None = None,
     ) -> Lookup[V]:
         """The fresh value under ``key``, else the outcome of one shared load.
 
@@ -325,9 +338,14 @@ class Cache(CacheCounters, Protocol[V]):
                 time, and concurrent callers share its value or its exception.
             refresh: Ignore any entry and any load in flight, load anew, and
                 store the answer (``noCache``).
+            admit: Awaited only when this caller would start a load (neither a
+                hit nor joining a load in flight); what it raises reaches this
+                caller alone and no load starts (a per-client budget of cold
+                lookups: one client's refusal never fails another's request).
 
         Raises:
-            Exception: whatever ``load`` raised, to every caller that shared it.
+            Exception: whatever ``load`` raised, to every caller that shared it;
+                whatever ``admit`` raised, to this caller.
         """
         ...
 
@@ -428,12 +446,18 @@ class MemoryCache(Generic[V]):
         return None
 
     async def get_or_load(
-        self, key: str, load: Loader[V], *, refresh: bool = False
+        self,
+        key: str,
+        load: Loader[V],
+        *,
+        refresh: bool = False,
+        admit: Admit | None = None,
     ) -> Lookup[V]:
         """The fresh value under ``key``, else the outcome of one shared load.
 
         Raises:
-            Exception: whatever ``load`` raised, to every caller that shared it.
+            Exception: whatever ``load`` raised, to every caller that shared it;
+                whatever ``admit`` raised, to this caller.
         """
         if not refresh:
             # _fresh() inlined: this is the path of every cache hit.
@@ -448,6 +472,8 @@ class MemoryCache(Generic[V]):
                     )
                     return Lookup(value, Source.HIT)
                 self._drop_if_past_stale(key, slot)
+        if admit is not None and (refresh or not self._flights.running(key)):
+            await admit()
         task, joined = self._flights.start(
             key, partial(self._load, key, load), share=not refresh
         )

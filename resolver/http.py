@@ -31,7 +31,7 @@ from urllib.parse import parse_qsl, quote, unquote
 from aiohttp import web
 
 from resolver import strictjson
-from resolver.cache import LRU
+from resolver.cache import LRU, Admit
 from resolver.did import DIDURL, MAX_DID_LENGTH, parse_did_url
 from resolver.errors import (
     InvalidDIDError,
@@ -167,6 +167,9 @@ class ResolverRoutes:
         problem: Renders a resolution error (its status and problem object).
         max_identifier_length: Longest identifier accepted in the path.
         cors: Send ``Access-Control-Allow-Origin: *`` on GET answers.
+        admission: Gives the ``admit`` a request's resolution awaits before it
+            resolves afresh (a per-client budget of uncached resolutions), or
+            ``None`` for no budget.
     """
 
     def __init__(
@@ -176,9 +179,11 @@ class ResolverRoutes:
         problem: RenderProblem,
         max_identifier_length: int = 4096,
         cors: bool = True,
+        admission: Callable[[web.Request], Admit | None] | None = None,
     ) -> None:
         self.key = key
         self.problem = problem
+        self.admission = admission
         self.max_identifier_length = min(max_identifier_length, MAX_DID_LENGTH)
         self.cors = cors
         self._base_headers = {"Vary": "Accept"}
@@ -319,10 +324,11 @@ class ResolverRoutes:
             # A DID dereferenced (DID Resolution §5): the content is its document.
             dereferencing = dereferencing or ctype == DID_URL_DEREFERENCING
             options.setdefault("accept", ctype)
+            admit = None if self.admission is None else self.admission(request)
             if not dereferencing:
-                resolution = await resolver.resolve(url.did, options)
+                resolution = await resolver.resolve(url.did, options, admit=admit)
                 return self._render_resolution(request, resolution, kind, ctype)
-            deref = await resolver.dereference(url, options)
+            deref = await resolver.dereference(url, options, admit=admit)
             return self._render_dereferenced(request, deref, kind, ctype)
         except ResolutionError as exc:
             return self._error(request, exc, dereferencing=dereferencing)

@@ -30,6 +30,7 @@ import dataclasses
 import hashlib
 import json
 import logging
+import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -39,7 +40,7 @@ from types import MappingProxyType
 from typing import Any, Final
 from urllib.parse import urljoin, urlsplit
 
-from resolver.cache import Cache, MemoryCache, Source, pack, unpack
+from resolver.cache import Admit, Cache, MemoryCache, Source, pack, unpack
 from resolver.did import DID, DIDURL, parse_did, parse_did_url
 from resolver.driver import Driver, DriverRegistry
 from resolver.errors import (
@@ -67,6 +68,7 @@ __all__ = [
     "Resolution",
     "ResolutionCodec",
     "Resolver",
+    "resolution_weight",
 ]
 
 log = logging.getLogger(__name__)
@@ -119,6 +121,31 @@ class CachedResolution:
     etag: str
     memo: dict[str, Resolution] = field(default_factory=dict, compare=False)
     """The ``Resolution`` served on cache hits, built once (hot path)."""
+
+
+_ENTRY_OVERHEAD: Final = 2048
+"""Bytes an entry costs beyond its document (the objects around it, the memo)."""
+
+
+def resolution_weight(entry: CachedResolution) -> int:
+    """The memory ``entry`` holds, in bytes, for a cache's byte bound.
+
+    The parsed document is counted object by object (``sys.getsizeof`` over
+    the JSON tree: dicts, lists and strings cost several times their JSON
+    text), then its rendered bytes and the metadata, plus a fixed overhead.
+    Computed once, when the entry is stored (a resolution just ran).
+    """
+    total = _ENTRY_OVERHEAD + len(entry.document_bytes) + len(entry.metadata_bytes)
+    stack: list[Any] = [entry.result.document]
+    while stack:
+        value = stack.pop()
+        total += sys.getsizeof(value)
+        if isinstance(value, dict):
+            stack.extend(value.keys())
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+    return total
 
 
 class ResolutionCodec:
@@ -290,13 +317,20 @@ class Resolver:
     # -- resolution --------------------------------------------------------
 
     async def resolve(
-        self, did: DID | str, raw_options: Mapping[str, Any] | None = None
+        self,
+        did: DID | str,
+        raw_options: Mapping[str, Any] | None = None,
+        *,
+        admit: Admit | None = None,
     ) -> Resolution:
         """Resolve a DID.
 
         Args:
             did: The DID (validated here if given as a string).
             raw_options: Resolution options as received (query or JSON body).
+            admit: Awaited before this call starts a resolution of its own
+                (not for a cached answer, nor when joining one in flight);
+                what it raises (a rate limit) reaches this caller only.
 
         Raises:
             ResolutionError: any failure, typed per W3C DID Resolution; a driver's
@@ -323,6 +357,7 @@ class Resolver:
                 key,
                 partial(self._fetch, driver, did, options),
                 refresh=options.no_cache,
+                admit=admit,
             )
         except FetchError as exc:
             stale = await self.cache.get_stale(key)
@@ -419,7 +454,11 @@ class Resolver:
     # -- dereferencing -----------------------------------------------------
 
     async def dereference(
-        self, url: DIDURL | str, raw_options: Mapping[str, Any] | None = None
+        self,
+        url: DIDURL | str,
+        raw_options: Mapping[str, Any] | None = None,
+        *,
+        admit: Admit | None = None,
     ) -> Dereferenced:
         """Dereference a DID URL (DID Resolution §5).
 
@@ -448,7 +487,7 @@ class Resolver:
         if relative_ref is not None and "service" not in params:
             raise FeatureNotSupportedError("'relativeRef' needs a 'service' parameter")
 
-        resolution = await self.resolve(url.did, raw_options)
+        resolution = await self.resolve(url.did, raw_options, admit=admit)
         doc = resolution.document
 
         if "service" in params:

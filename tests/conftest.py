@@ -18,7 +18,10 @@ from tests.helpers.verify_app import Site, Trusted, serve_issuer, trusted_app
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=str(tmp_path / "data"))
+    # Every test request comes from one loopback client, and the fuzz tests
+    # resolve thousands of distinct DIDs: the budget of uncached resolutions
+    # is off here and tested on its own (tests/didtrust/test_ratelimit.py).
+    return Settings(data_dir=str(tmp_path / "data"), rate_limit_resolve=0.0)
 
 
 @pytest.fixture

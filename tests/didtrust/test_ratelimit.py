@@ -196,3 +196,45 @@ async def test_verification_has_its_own_budget(aiohttp_client, tmp_path, body):
     assert "verifications per second" in problem["detail"]
     # Registry writes take from their own budget, untouched.
     assert (await served.submit()).status == 201
+
+
+# -- uncached resolutions ------------------------------------------------------------
+
+DID_KEYS = [
+    "did:key:z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK",
+    "did:key:z6MkjchhfUsD6mmvni8mCdXHw216Xrm9bQe2mBH1P5RDjVJG",
+    "did:key:z6MknGc3ocHs3zdPiJbnaaqDi58NGb4pk1Sp9WxWufuXSdxf",
+]
+
+
+async def test_cold_resolution_flood_is_rate_limited_per_client(
+    aiohttp_client, tmp_path
+):
+    mono = Monotonic()
+    settings = Settings(
+        data_dir=str(tmp_path / "data"),
+        rate_limit_resolve=1.0,
+        rate_limit_resolve_burst=2,
+        trusted_proxies=("127.0.0.1/32",),
+    )
+    client = await aiohttp_client(create_app(settings, monotonic=mono))
+    path = "/1.0/identifiers/"
+    one = {"X-Forwarded-For": "198.51.100.1"}
+    two = {"X-Forwarded-For": "198.51.100.2"}
+    assert (await client.get(path + DID_KEYS[0], headers=one)).status == 200
+    assert (await client.get(path + DID_KEYS[1], headers=one)).status == 200
+    refused = await client.get(path + DID_KEYS[2], headers=one)
+    assert refused.status == 429
+    assert refused.headers["Retry-After"] == "1"
+    body = json.loads(await refused.text())
+    assert body["type"] == RATE_LIMITED
+    assert "uncached resolutions" in body["detail"]
+    # Cached answers cost nothing, for this client and any other.
+    for _ in range(5):
+        assert (await client.get(path + DID_KEYS[0], headers=one)).status == 200
+    # Another client has its own budget; a refill lets the first go on.
+    assert (await client.get(path + DID_KEYS[2], headers=two)).status == 200
+    mono.now += 1.0
+    assert (
+        await client.get(path + DID_KEYS[1] + "?noCache=true", headers=one)
+    ).status == 200

@@ -181,6 +181,8 @@ def server_env(data: Path, dns_port: int) -> dict[str, str]:
             "DIDTRUST_RATE_LIMIT_WRITES_BURST": "1000000",
             "DIDTRUST_RATE_LIMIT_VERIFY": "1000000",
             "DIDTRUST_RATE_LIMIT_VERIFY_BURST": "1000000",
+            "DIDTRUST_RATE_LIMIT_RESOLVE": "1000000",
+            "DIDTRUST_RATE_LIMIT_RESOLVE_BURST": "1000000",
         }
     )
     return env

@@ -230,6 +230,41 @@ async def test_refresh_does_not_join_a_load_in_flight(make, clock):
     assert upstream.calls == 2
 
 
+class Refused(Exception):
+    pass
+
+
+async def refuse() -> None:
+    raise Refused
+
+
+async def admitted() -> None:
+    return None
+
+
+async def test_refused_admission_fails_only_a_caller_that_would_load(make, clock):
+    cache = make(clock=clock)
+    upstream = Upstream()
+    # A caller that would start a load is refused, and no load starts.
+    with pytest.raises(Refused):
+        await cache.get_or_load("k", upstream, admit=refuse)
+    assert upstream.calls == 0
+    # One that joins a load in flight, or hits, never pays.
+    upstream.release.clear()
+    leader = asyncio.ensure_future(cache.get_or_load("k", upstream, admit=admitted))
+    await asyncio.sleep(0)
+    joiner = asyncio.ensure_future(cache.get_or_load("k", upstream, admit=refuse))
+    await asyncio.sleep(0)
+    upstream.release.set()
+    assert (await leader).value == (await joiner).value == "v1"
+    hit = await cache.get_or_load("k", upstream, admit=refuse)
+    assert hit.source is Source.HIT
+    # A refresh (noCache) starts a load of its own: it pays.
+    with pytest.raises(Refused):
+        await cache.get_or_load("k", upstream, refresh=True, admit=refuse)
+    assert upstream.calls == 1
+
+
 async def test_failure_reaches_every_waiter_and_is_not_cached(make, clock):
     cache = make(clock=clock)
     upstream = Upstream()

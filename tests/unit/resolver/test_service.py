@@ -19,7 +19,12 @@ from resolver.errors import (
     MethodNotSupportedError,
     NotFoundError,
 )
-from resolver.service import ResolutionCodec, Resolver
+from resolver.service import (
+    CachedResolution,
+    ResolutionCodec,
+    Resolver,
+    resolution_weight,
+)
 from tests.helpers.clock import Clock
 from tests.helpers.fakes import StaticDriver, example_document
 
@@ -133,6 +138,46 @@ async def test_lru_bound_evicts_least_recently_used(driver):
     assert len(resolver.cache) == 1
     await resolver.resolve(DID1)
     assert driver.calls == 3
+
+
+def bulky_document(did: str) -> dict[str, Any]:
+    """A document of about 100 KB: many small services, as an attacker serves."""
+    doc = example_document(did)
+    doc["service"] = [
+        {"id": f"#s{i}", "type": "LinkedDomains", "serviceEndpoint": f"https://e{i}.x/"}
+        for i in range(2000)
+    ]
+    return doc
+
+
+async def test_cache_flood_with_bulky_documents_is_bounded_by_bytes():
+    dids = [f"did:example:bulky-{i}" for i in range(40)]
+    driver = StaticDriver({did: bulky_document(did) for did in dids})
+    bound = 4 << 20
+    resolver = make(driver, cache=MemoryCache(max_bytes=bound, weigh=resolution_weight))
+    for did in dids:
+        await resolver.resolve(did)
+    cache = resolver.cache
+    assert isinstance(cache, MemoryCache)
+    assert 0 < cache.nbytes <= bound
+    assert len(cache) < len(dids)  # older entries went to stay within the bytes
+
+
+def test_resolution_weight_counts_the_parsed_document_not_just_its_json():
+    resolved = asyncio.run(
+        make(StaticDriver({DID1: bulky_document(DID1)})).resolve(DID1)
+    )
+    entry = CachedResolution(
+        result=resolved.result,
+        driver=resolved.driver,
+        retrieved=resolved.retrieved,
+        duration_ms=0.0,
+        document_bytes=resolved.document_bytes,
+        metadata_bytes=resolved.metadata_bytes,
+        etag=resolved.etag,
+    )
+    # Python's objects cost several times the JSON text they were parsed from.
+    assert resolution_weight(entry) > 3 * len(resolved.document_bytes)
 
 
 async def test_cached_answer_round_trips_through_a_cache_that_stores_bytes(driver):
