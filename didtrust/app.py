@@ -12,18 +12,17 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from typing import Any
 
-from aiohttp import web
+from aiohttp import web, web_response
 from aiohttp.http_exceptions import HttpProcessingError
 
-from didtrust import __version__
 from didtrust.apidocs import openapi_routes
 from didtrust.appkeys import FETCHER, METRICS, REGISTRY, RESOLVER, SETTINGS, VERIFIER
 from didtrust.observability import setup_observability
-from didtrust.problems import error_middleware, resolution_problem
-from didtrust.ratelimit import RateLimiter, TokenBuckets
+from didtrust.problems import error_middleware, problem_response, resolution_problem
+from didtrust.ratelimit import RateLimiter, TokenBuckets, client_address
 from didtrust.settings import Settings
 from didtrust.webpage import page_routes
 from didtrust.wiring import open_services
@@ -96,8 +95,100 @@ async def registry_did_document(request: web.Request) -> web.Response:
 
 
 async def health(request: web.Request) -> web.Response:
-    """Liveness: the process answers."""
-    return web.json_response({"status": "ok", "version": __version__})
+    """Liveness: the process answers (no version: nothing for a scanner)."""
+    return web.json_response({"status": "ok"})
+
+
+SERVER_NAME = "didtrust"
+"""The ``Server`` header of every answer: a name, no versions to fingerprint."""
+
+
+def _hide_versions() -> None:
+    # aiohttp writes ``Server: Python/3.x aiohttp/3.y`` on every response it
+    # prepares, its own parser errors too (they never reach an app signal), by
+    # default from this one module constant; it is process-wide either way.
+    web_response.SERVER_SOFTWARE = SERVER_NAME  # type: ignore[attr-defined]
+
+
+def expect_within(max_body: int) -> Callable[[web.Request], Any]:
+    """An ``Expect: 100-continue`` handler that refuses bodies over ``max_body``.
+
+    aiohttp's default sends ``100 Continue`` to any declared length; a client
+    announcing a body over the limit gets the 413 problem at once instead, and
+    never sends it.
+    """
+
+    async def expect(request: web.Request) -> web.StreamResponse | None:
+        if request.headers.get("Expect", "").lower() != "100-continue":
+            # RFC 9110 §10.1.1: the only expectation there is.
+            return _refuse_unsent_body(
+                request,
+                problem_response(
+                    417, "expectation failed", "only 100-continue can be expected"
+                ),
+            )
+        length = request.content_length
+        if length is not None and length > max_body:
+            return _refuse_unsent_body(
+                request,
+                problem_response(
+                    413,
+                    "request body too large",
+                    f"the body may be at most {max_body} bytes;"
+                    f" {length} were announced",
+                ),
+            )
+        if request.version >= (1, 1):
+            await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+            request.writer.output_size = 0  # the interim answer is not the body
+        return None
+
+    return expect
+
+
+def _refuse_unsent_body(request: web.Request, response: web.Response) -> web.Response:
+    """``response``, then close: the announced body is never sent nor waited for.
+
+    aiohttp would otherwise linger up to 10 s reading a body the client holds
+    back until it gets ``100 Continue``.
+    """
+    request.content.feed_eof()
+    response.force_close()
+    return response
+
+
+def _with_expect(
+    routes: Iterable[web.RouteDef], expect: Callable[[web.Request], Any]
+) -> list[web.RouteDef]:
+    out = []
+    for route in routes:
+        if route.method in ("POST", "PUT", "PATCH"):
+            route = web.RouteDef(
+                route.method,
+                route.path,
+                route.handler,
+                {**route.kwargs, "expect_handler": expect},
+            )
+        out.append(route)
+    return out
+
+
+def metrics_guard(settings: Settings) -> Callable[[web.Request], bool]:
+    """Whether a request's client may read ``/metrics`` (``metrics_allow``).
+
+    Raises:
+        SettingsError: ``metrics_allow`` or ``trusted_proxies`` is malformed.
+    """
+    allowed = settings.metrics_allow_networks()
+    proxies = settings.trusted_proxy_networks()
+
+    def allow(request: web.Request) -> bool:
+        address = client_address(
+            request.remote, request.headers.getall("X-Forwarded-For", ()), proxies
+        )
+        return address is not None and any(address in net for net in allowed)
+
+    return allow
 
 
 async def ready(request: web.Request) -> web.Response:
@@ -187,6 +278,7 @@ def create_app(
         SettingsError: ``trusted_proxies`` is malformed.
     """
     limiter = rate_limiter(settings, monotonic)
+    _hide_versions()
     app = web.Application(
         middlewares=[error_middleware],
         client_max_size=settings.max_request_body,
@@ -209,12 +301,19 @@ def create_app(
         cors=settings.cors,
         admission=limiter.admission,
     )
-    app.router.add_routes(limiter.limit_resolutions(routes.routes()))
+    expect = expect_within(settings.max_request_body)
+    app.router.add_routes(
+        _with_expect(limiter.limit_resolutions(routes.routes()), expect)
+    )
     # Limited routes refuse over-budget clients before the handler reads a body
     # or resolves a DID; the observability middleware, added below, is outside
     # and so counts every status, 429 included.
-    app.router.add_routes(limiter.limit(RegistryRoutes(REGISTRY).routes()))
-    app.router.add_routes(limiter.limit(VerifierRoutes(VERIFIER).routes()))
+    app.router.add_routes(
+        _with_expect(limiter.limit(RegistryRoutes(REGISTRY).routes()), expect)
+    )
+    app.router.add_routes(
+        _with_expect(limiter.limit(VerifierRoutes(VERIFIER).routes()), expect)
+    )
     app.router.add_get("/.well-known/did.json", registry_did_document)
     app.router.add_get("/{path:.+}/did.json", registry_did_document)
     app.router.add_routes(openapi_routes())
@@ -235,5 +334,6 @@ def create_app(
             verifier=lambda: app.get(VERIFIER),
             fetcher=lambda: app.get(FETCHER),
             access_log=settings.access_log,
+            allow=metrics_guard(settings),
         )
     return app

@@ -568,6 +568,7 @@ def setup_observability(
     verifier: Getter | None = None,
     fetcher: Getter | None = None,
     metrics_path: str = "/metrics",
+    allow: Callable[[web.Request], bool] | None = None,
     access_log: bool = True,
 ) -> Metrics:
     """Add request metrics, request ids and access logs to ``app``, and ``/metrics``.
@@ -585,6 +586,8 @@ def setup_observability(
         fetcher: Returns the ``Fetcher`` or ``None``; its observer is set
             once the app has started.
         metrics_path: Where to serve the exposition.
+        allow: Whether a request may read it; refused ones get 404, as if
+            there were nothing there (``None``: everyone).
         access_log: Write one JSON line per request.
 
     Returns:
@@ -630,7 +633,18 @@ def setup_observability(
 
     app.cleanup_ctx.append(periodic_sync)
     app.on_shutdown.append(final_sync)
-    app.router.add_get(metrics_path, observer.metrics_handler)
+    handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+    handler = observer.metrics_handler
+    if allow is not None:
+        served = handler
+
+        async def guarded(request: web.Request) -> web.StreamResponse:
+            if not allow(request):
+                raise web.HTTPNotFound()
+            return await served(request)
+
+        handler = guarded
+    app.router.add_get(metrics_path, handler)
     return metrics
 
 

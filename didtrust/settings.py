@@ -54,6 +54,11 @@ class Settings:
     """Python logging level name."""
     metrics: bool = True
     """Serve ``/metrics`` and count every request (and give it a request id)."""
+    metrics_allow: tuple[str, ...] = ("127.0.0.0/8", "::1/128")
+    """Networks (CIDR) of the clients that may read ``/metrics``; others get
+    404. The client is the peer, or the address a trusted proxy forwards
+    (``trusted_proxies``), so a public client behind a local proxy is refused.
+    Empty: nobody."""
     access_log: bool = False
     """Log one JSON line per request (route, status, duration, request id).
     Off by default: at tens of thousands of requests per second it costs more
@@ -321,6 +326,17 @@ class Settings:
             return parse_networks(self.trusted_proxies)
         except ValueError as exc:
             raise SettingsError(f"trusted_proxies: {exc}") from exc
+
+    def metrics_allow_networks(self) -> tuple[IPNetwork, ...]:
+        """The networks of ``metrics_allow``.
+
+        Raises:
+            SettingsError: an entry is not an address or CIDR network.
+        """
+        try:
+            return parse_networks(self.metrics_allow)
+        except ValueError as exc:
+            raise SettingsError(f"metrics_allow: {exc}") from exc
 
     # -- sources -----------------------------------------------------------
 

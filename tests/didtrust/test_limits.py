@@ -189,3 +189,70 @@ async def test_body_just_under_the_limit_reaches_the_handler(server, caplog):
     assert answer.status == 200
     assert json.loads(answer.body)["verified"] is False
     assert_no_traceback(caplog)
+
+
+def announced(path: str, length: int, expect: str = "100-continue") -> bytes:
+    """A POST head announcing ``length`` bytes and waiting for 100 Continue."""
+    return (
+        f"POST {path} HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {length}\r\n"
+        f"Expect: {expect}\r\n\r\n"
+    ).encode()
+
+
+@pytest.mark.parametrize(
+    "path", ["/credentials/verify", "/registry/v1/statements", "/trqp/authorization"]
+)
+async def test_oversized_declared_body_gets_413_not_100_continue(server, path, caplog):
+    answer = await exchange(server, announced(path, 10_000_000))
+    assert answer.status == 413  # the first answer: no interim 100 before it
+    assert answer.headers["content-type"].startswith("application/problem+json")
+    assert "2048" in json.loads(answer.body)["detail"]
+    await assert_still_serving(server)
+    assert_no_traceback(caplog)
+
+
+async def test_declared_body_within_the_limit_gets_100_continue(server):
+    body = json.dumps({"verifiableCredential": "x"}).encode()
+    reader, writer = await asyncio.open_connection(server.host, server.port)
+    try:
+        writer.write(announced("/credentials/verify", len(body)))
+        await writer.drain()
+        interim = await asyncio.wait_for(reader.readuntil(b"\r\n\r\n"), timeout=10)
+        assert interim == b"HTTP/1.1 100 Continue\r\n\r\n"
+        writer.write(body)
+        final = await asyncio.wait_for(reader.read(), timeout=10)
+    finally:
+        writer.close()
+    assert final.startswith(b"HTTP/1.1 200 ")
+
+
+async def test_unknown_expectation_is_417(server):
+    answer = await exchange(server, announced("/credentials/verify", 10, "magic"))
+    assert answer.status == 417
+
+
+async def test_answers_name_no_versions(server):
+    answer = await exchange(server, get())
+    assert answer.headers["server"] == "didtrust"
+    assert json.loads(answer.body) == {"status": "ok"}
+    # The parser's own refusals too (they never reach the app).
+    refused = await exchange(server, get("/health?pad=" + "a" * 2000))
+    assert refused.status == 400
+    assert refused.headers["server"] == "didtrust"
+
+
+async def test_metrics_are_refused_to_a_public_client_behind_a_trusted_proxy(
+    aiohttp_client, tmp_path
+):
+    settings = Settings(
+        data_dir=str(tmp_path / "data"), trusted_proxies=("127.0.0.1/32",)
+    )
+    client = await aiohttp_client(create_app(settings))
+    assert (await client.get("/metrics")).status == 200  # the operator, locally
+    public = await client.get("/metrics", headers={"X-Forwarded-For": "203.0.113.9"})
+    assert public.status == 404
+    closed = await aiohttp_client(
+        create_app(Settings(data_dir=str(tmp_path / "d2"), metrics_allow=()))
+    )
+    assert (await closed.get("/metrics")).status == 404
