@@ -38,13 +38,14 @@ from didtrust.settings import Settings, SettingsError
 from registry.checkpoint import Checkpoint, sign_checkpoint
 from registry.errors import KeyFileError, RegistryError
 from registry.identity import create_key_file, web_did
-from registry.models import MAX_DEPTH, GovernanceFramework, parse_time
+from registry.models import MAX_DEPTH, GovernanceFramework
 from registry.service import genesis_leaf
 from registry.statements import sign_statement
 from resolver import strictjson
 from resolver.did import parse_did
 from resolver.errors import ResolutionError
 from resolver.keys import encode_multikey
+from resolver.timefmt import parse_time
 
 __all__ = ["add_key_parser", "add_registry_parser", "run_key", "run_registry"]
 

@@ -60,12 +60,12 @@ from registry.errors import (
     RegistryFetchError,
 )
 from registry.history import CheckpointStore, check_history
-from registry.models import format_time, parse_time
 from resolver.checks import CheckStatus
 from resolver.did import DID, parse_did
 from resolver.errors import ResolutionError
 from resolver.keys import decode_multikey
 from resolver.service import Resolver
+from resolver.timefmt import format_time, parse_time
 
 __all__ = [
     "EXIT_NOT_VERIFIED",

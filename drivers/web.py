@@ -20,7 +20,7 @@ not implement the did:web create/update operations (they are file uploads).
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Final
 from urllib.parse import unquote
 
@@ -36,6 +36,7 @@ from resolver.fetch import (
     parse_cache_control,
 )
 from resolver.models import ResolutionOptions, ResolutionResult
+from resolver.timefmt import format_time
 
 __all__ = ["ACCEPT", "WebDriver", "did_to_url"]
 
@@ -53,7 +54,7 @@ _UNSAFE_SEGMENT_CHARS: Final = (
 
 def _timestamp(moment: datetime) -> str:
     """DID Core §7.3 style: UTC, seconds precision, ``Z``."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return format_time(moment)
 
 
 def _check_host(host: str, did: DID) -> None:

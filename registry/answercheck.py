@@ -66,7 +66,7 @@ from registry.errors import (
     StatementError,
 )
 from registry.merkle import leaf_hash, verify_inclusion
-from registry.models import GenesisEntry, StatementEntry, format_time, parse_time
+from registry.models import GenesisEntry, StatementEntry
 from registry.state import RegistryState
 from registry.statements import peek_header, verify_statement
 from registry.views import entity_json, parse_entry
@@ -74,6 +74,7 @@ from resolver import strictjson
 from resolver.checks import Check, CheckStatus
 from resolver.did import DID
 from resolver.errors import ResolutionError
+from resolver.timefmt import format_time, parse_time
 
 if TYPE_CHECKING:
     # Only for the report's annotation: registry.history imports this module.

@@ -30,8 +30,8 @@ from joserfc import jws as jose_jws
 
 from registry.errors import AnswerSignatureError
 from registry.identity import RegistryIdentity
-from registry.models import format_time
 from registry.statements import RESTRICTED_JWS_REGISTRY
+from resolver.timefmt import format_time
 
 __all__ = [
     "ANSWER_TYP",

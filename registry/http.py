@@ -35,10 +35,11 @@ from urllib.parse import unquote
 from aiohttp import web
 
 from registry.errors import MalformedStatementError, NotInitializedError
-from registry.models import Role, parse_time
+from registry.models import Role
 from registry.service import RegistryService, b64
 from resolver import strictjson
 from resolver.errors import BadRequestError, UnsupportedMediaTypeError
+from resolver.timefmt import parse_time
 
 __all__ = ["RegistryRoutes"]
 

@@ -17,7 +17,7 @@ This module does no I/O and no signature checking.
 from __future__ import annotations
 
 import base64
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
@@ -39,8 +39,6 @@ __all__ = [
     "SubjectInfo",
     "Timestamp",
     "entry_json",
-    "format_time",
-    "parse_time",
     "unverified_claims",
 ]
 
@@ -51,22 +49,6 @@ MAX_DEPTH = 3
 """Default cap on the authority chain: root → accreditor → … → issuer."""
 
 
-def parse_time(value: str) -> datetime:
-    """Parse an RFC 3339 instant with an explicit offset; return it in UTC.
-
-    Raises:
-        ValueError: not RFC 3339 or no offset.
-    """
-    if not isinstance(value, str) or len(value) > 40 or "T" not in value.upper():
-        raise ValueError("not an RFC 3339 date-time")
-    parsed = datetime.fromisoformat(value.replace("z", "Z"))
-    if parsed.tzinfo is None:
-        raise ValueError("an RFC 3339 date-time needs an offset, e.g. Z")
-    return parsed.astimezone(UTC)
-
-
-_ZERO = timedelta(0)
-
 MAX_NUMERIC_DATE = 253_402_300_799
 """9999-12-31T23:59:59Z: the last instant ``datetime`` (and RFC 3339) can hold.
 
@@ -74,15 +56,6 @@ Every seconds-since-the-epoch number a statement carries is bounded by it at
 parse time, so no later arithmetic (float conversion, ``datetime``) can
 overflow on a number the signer chose (``"iat": 10**400`` once broke a whole
 write batch with an ``OverflowError``)."""
-
-
-def format_time(value: datetime) -> str:
-    """Render an instant as RFC 3339 UTC with ``Z`` (seconds precision)."""
-    # isoformat() is several times faster than strftime() on this hot path
-    # (answers render a dozen instants each); years below 1000 keep 4 digits.
-    # Any zero-offset zone (pydantic's TzInfo(UTC) too) needs no conversion.
-    utc = value if value.utcoffset() == _ZERO else value.astimezone(UTC)
-    return utc.replace(tzinfo=None, microsecond=0).isoformat() + "Z"
 
 
 def _utc(value: datetime) -> datetime:

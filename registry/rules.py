@@ -61,8 +61,9 @@ from registry.errors import (
     ScopeWideningError,
     WrongAudienceError,
 )
-from registry.models import Act, StatementClaims, format_time
+from registry.models import Act, StatementClaims
 from registry.state import Plan, RegistryState, effective_time
+from resolver.timefmt import format_time
 
 __all__ = [
     "DEFAULT_MAX_AGE",

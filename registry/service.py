@@ -51,8 +51,6 @@ from registry.models import (
     Role,
     StatementEntry,
     entry_json,
-    format_time,
-    parse_time,
 )
 from registry.rules import DEFAULT_MAX_AGE, DEFAULT_MAX_SKEW, check_statement
 from registry.state import Decision, RegistryState
@@ -62,6 +60,7 @@ from registry.views import entity_json, parse_entry
 from resolver.cache import LRU
 from resolver.did import DID
 from resolver.errors import ResolutionError
+from resolver.timefmt import format_time, parse_time
 
 __all__ = [
     "Receipt",

@@ -55,9 +55,9 @@ from registry.models import (
     StatementClaims,
     StatementEntry,
     SubjectInfo,
-    format_time,
     unverified_claims,
 )
+from resolver.timefmt import format_time
 
 __all__ = [
     "GRANT_ACTION",

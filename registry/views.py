@@ -12,8 +12,9 @@ from typing import Any
 
 from pydantic import TypeAdapter, ValidationError
 
-from registry.models import GenesisEntry, LogEntry, StatementEntry, format_time
+from registry.models import GenesisEntry, LogEntry, StatementEntry
 from registry.state import AccreditationView, ChainLink, EntityView, HistoryEvent
+from resolver.timefmt import format_time
 
 __all__ = ["entity_json", "parse_entry"]
 

@@ -58,6 +58,7 @@ from resolver.models import (
     ResolutionResult,
     parse_bool_option,
 )
+from resolver.timefmt import format_time
 
 __all__ = [
     "CORE_OPTIONS",
@@ -101,7 +102,7 @@ _RELATIONSHIPS = (
 
 
 def _now_rfc3339(clock: Callable[[], float]) -> str:
-    return datetime.fromtimestamp(clock(), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return format_time(datetime.fromtimestamp(clock(), UTC))
 
 
 def _dumps(value: Any) -> bytes:

@@ -56,10 +56,9 @@ from __future__ import annotations
 
 import copy
 import hashlib
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Final, Literal
 
 import base58
@@ -76,6 +75,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
 
 from resolver.did import DIDURL, parse_did_url
 from resolver.errors import InvalidDIDError, InvalidDIDURLError
+from resolver.timefmt import TimeSyntaxError, format_time, parse_time
 from verifier.errors import (
     InvalidSignatureError,
     MalformedCredentialError,
@@ -121,13 +121,6 @@ MAX_PROOF_VALUE_LENGTH: Final = 200
 takes about 131; the cap keeps base58 decoding (quadratic) cheap."""
 
 _BASE58_ALPHABET: Final = frozenset(base58.BITCOIN_ALPHABET.decode("ascii"))
-# xsd:dateTime; the time zone is optional here because Data Integrity §2.1 lets
-# a processor read an offset-less value as UTC.
-_DATETIME_RE: Final = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d+)?"
-    r"(Z|[+-]\d{2}:\d{2})?",
-    re.ASCII,  # \d must not match other scripts' digits, which int() accepts
-)
 # cryptography curve name -> (display name, hash) for each supported ECDSA curve.
 _ECDSA_CURVES: Final[Mapping[str, tuple[str, Callable[[], hashes.HashAlgorithm]]]] = {
     "secp256r1": ("P-256", hashes.SHA256),
@@ -352,16 +345,16 @@ def check_proof_shape(
             f"expected {_show(expected_purpose)}"
         )
     if info.expires is not None and info.expires <= now:
-        raise ProofError(f"the proof expired at {_iso(info.expires)}")
+        raise ProofError(f"the proof expired at {_xsd(info.expires)}")
     if info.created is not None:
         if info.created > now + clock_skew:
             raise ProofError(
-                f"the proof was created in the future, at {_iso(info.created)}"
+                f"the proof was created in the future, at {_xsd(info.created)}"
             )
         if info.expires is not None and info.expires < info.created:
             raise ProofError(
-                f"the proof expires ({_iso(info.expires)}) before it was "
-                f"created ({_iso(info.created)})"
+                f"the proof expires ({_xsd(info.expires)}) before it was "
+                f"created ({_xsd(info.created)})"
             )
     return info
 
@@ -862,31 +855,20 @@ def _optional_strings(proof: Mapping[str, Any], name: str) -> tuple[str, ...]:
 def _optional_datetime(proof: Mapping[str, Any], name: str) -> datetime | None:
     """An xsd:dateTime member, in UTC.
 
-    A value without an offset is read as UTC, as Data Integrity §2.1 allows.
+    A value without an offset is read as UTC, as Data Integrity §2.1 allows
+    (``resolver.timefmt``, the credential path's one rule).
     """
     text = _optional_string(proof, name)
     if text is None:
         return None
-    m = _DATETIME_RE.fullmatch(text)
-    if m is None:
-        raise ProofError(f"proof {name} {_show(text)} is not an xsd:dateTime")
-    year, month, day, hour, minute, second = (int(g) for g in m.groups()[:6])
-    fraction, zone = m.group(7), m.group(8)
-    micro = int((fraction[1:] + "000000")[:6]) if fraction else 0
     try:
-        value = datetime(year, month, day, hour, minute, second, micro, tzinfo=UTC)
-        if zone and zone != "Z":
-            sign = 1 if zone[0] == "+" else -1
-            hours, minutes = int(zone[1:3]), int(zone[4:6])
-            offset = timedelta(hours=hours, minutes=minutes)
-            if minutes > 59 or offset > timedelta(hours=14):
-                raise ValueError(f"time zone offset {zone} is out of range")
-            value -= sign * offset
-    except (ValueError, OverflowError) as err:
+        return parse_time(text, grammar="xsd")
+    except TimeSyntaxError:
+        raise ProofError(f"proof {name} {_show(text)} is not an xsd:dateTime") from None
+    except ValueError as err:
         raise ProofError(
             f"proof {name} {_show(text)} is not a valid date: {err}"
         ) from None
-    return value
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -900,16 +882,7 @@ def _xsd(moment: datetime) -> str:
     """Format a timezone-aware datetime as an xsd:dateTimeStamp in UTC."""
     if moment.tzinfo is None:
         raise ValueError("proof dates must be timezone-aware")
-    utc = moment.astimezone(UTC)
-    text = utc.strftime("%Y-%m-%dT%H:%M:%S")
-    if utc.microsecond:
-        text += f".{utc.microsecond:06d}".rstrip("0")
-    return text + "Z"
-
-
-def _iso(moment: datetime) -> str:
-    """A UTC instant for an error message."""
-    return _xsd(moment)
+    return format_time(moment, fraction="trim")
 
 
 def _kind(value: object) -> str:

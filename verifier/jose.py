@@ -62,10 +62,9 @@ token string is not a unique name for a credential.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, datetime
 from typing import Any, Final, Literal
 
 import rfc8785
@@ -88,6 +87,7 @@ from resolver import strictjson
 from resolver.did import DID, DIDURL, parse_did_url
 from resolver.errors import ResolutionError
 from resolver.jwk import b64url_decode
+from resolver.timefmt import TimeSyntaxError, format_time, parse_time
 from verifier.errors import (
     InvalidSignatureError,
     KeyBindingError,
@@ -149,14 +149,6 @@ _CRV_ALG: Final = {crv: alg for alg, crv in ALGORITHMS.items()}
 
 # RFC 7519 §2 NumericDate, bounded to what ``datetime`` represents (9999-12-31).
 _MAX_NUMERIC_DATE: Final = 253_402_300_799
-
-# XML Schema 1.1 dateTime (VC 1.1 §4.6, §4.7), a 4-digit year; the time zone
-# is optional there and read as UTC when absent.
-_DATETIME_RE: Final = re.compile(
-    r"(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(\.\d+)?"
-    r"(Z|[+-]\d{2}:\d{2})?"
-)
-
 
 # -- values --------------------------------------------------------------------
 
@@ -705,40 +697,27 @@ def _map_date(
     if value is None:
         return
     if name not in credential:
-        credential[name] = value.isoformat().replace("+00:00", "Z")
+        credential[name] = format_time(value, fraction="full")
         return
     text = credential[name]
     stated = _xsd_datetime(text, name)
     if math.floor(stated.timestamp()) != math.floor(value.timestamp()):
         raise MalformedCredentialError(
-            f"{claim} {value.isoformat().replace('+00:00', 'Z')} does not match "
+            f"{claim} {format_time(value, fraction='full')} does not match "
             f"{name} {_show(text)}"
         )
 
 
 def _xsd_datetime(text: object, name: str) -> datetime:
-    """Parse an XML Schema dateTime; no time zone means UTC."""
-    m = _DATETIME_RE.fullmatch(text) if isinstance(text, str) else None
-    if m is None:
+    """Parse an XML Schema dateTime; no time zone means UTC (``resolver.timefmt``)."""
+    try:
+        return parse_time(text, grammar="xsd")
+    except TimeSyntaxError:
         raise MalformedCredentialError(
             f"{name} {_show(text)} is not an xml schema datetime"
-        )
-    year, month, day, hour, minute, second = (int(g) for g in m.group(1, 2, 3, 4, 5, 6))
-    fraction, zone = m.group(7), m.group(8)
-    tz = UTC
-    if zone and zone != "Z":
-        sign = 1 if zone[0] == "+" else -1
-        hours, minutes = int(zone[1:3]), int(zone[4:6])
-        if hours > 14 or minutes > 59:
-            raise MalformedCredentialError(f"{name} {_show(text)} has a bad time zone")
-        tz = timezone(sign * timedelta(hours=hours, minutes=minutes))
-    try:
-        stamp = datetime(year, month, day, hour, minute, second, tzinfo=tz)
+        ) from None
     except ValueError as err:
         raise MalformedCredentialError(f"{name} {_show(text)}: {err}") from None
-    if fraction:
-        stamp += timedelta(microseconds=int((fraction[1:] + "000000")[:6]))
-    return stamp
 
 
 def _numeric_date(claims: Mapping[str, Any], name: str) -> datetime | None:

@@ -33,10 +33,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from registry.models import format_time, parse_time
 from resolver.checks import Check, CheckStatus
 from resolver.did import DID
 from resolver.errors import ResolutionError
+from resolver.timefmt import format_time, parse_time
 from verifier import jose
 from verifier.dataintegrity import (
     check_proof_shape,
@@ -646,11 +646,12 @@ class CredentialVerifier:
 
 
 def _instant(value: Any, name: str) -> datetime | None:
+    """A credential date: the credential path reads no offset as UTC."""
     if value is None:
         return None
     try:
-        return parse_time(value)
-    except (ValueError, OverflowError):
+        return parse_time(value, grammar="xsd")
+    except ValueError:
         raise ValueError(
             f"{name} is not an RFC 3339 date-time: {str(value)[:60]!r}"
         ) from None

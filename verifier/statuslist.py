@@ -49,10 +49,11 @@ import re
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Final
 
+from resolver.timefmt import TimeSyntaxError, format_time, parse_time
 from verifier.errors import StatusError
 
 __all__ = [
@@ -94,10 +95,6 @@ _B64URL: Final = re.compile(r"[A-Za-z0-9_-]*")
 _B64STD: Final = re.compile(r"[A-Za-z0-9+/]*")
 _INDEX: Final = re.compile(r"[0-9]+")
 _HEX_STATUS: Final = re.compile(r"0[xX][0-9a-fA-F]+")
-_INSTANT: Final = re.compile(
-    r"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:\d{2})?",
-    re.ASCII,  # \d would match any Unicode digit
-)
 
 
 class StatusListKind(StrEnum):
@@ -615,19 +612,16 @@ def _instant(credential: Mapping[str, Any], *names: str) -> datetime | None:
 def parse_instant(value: Any, name: str = "date") -> datetime:
     """Parse an XML Schema ``dateTimeStamp`` (``2024-04-05T14:27:40Z``) into UTC.
 
-    A value without an offset (VCDM 1.1 allowed it) is read as UTC.
+    A value without an offset (VCDM 1.1 allowed it) is read as UTC, the rule of
+    the whole credential path (``resolver.timefmt``).
 
     Raises:
         StatusError: not a string of that form, or not a real instant.
     """
-    match = _INSTANT.fullmatch(value) if isinstance(value, str) else None
-    if match is None:
-        raise StatusError(f"{name} {value!r} is not an xml schema datetime")
-    main, fraction, offset = match.groups()
-    text = main + (f".{(fraction + '00000')[:6]}" if fraction else "")
-    text += "+00:00" if offset in (None, "Z") else offset
     try:
-        return datetime.fromisoformat(text).astimezone(UTC)
+        return parse_time(value, grammar="xsd")
+    except TimeSyntaxError:
+        raise StatusError(f"{name} {value!r} is not an xml schema datetime") from None
     except ValueError as e:
         raise StatusError(f"{name} {value!r} is not a valid instant: {e}") from e
 
@@ -663,10 +657,12 @@ def evaluate_status(
     slack = timedelta(seconds=leeway)
     if status_list.valid_from is not None and now + slack < status_list.valid_from:
         raise StatusError(
-            f"status list is not valid before {_rfc3339(status_list.valid_from)}"
+            f"status list is not valid before {format_time(status_list.valid_from)}"
         )
     if status_list.valid_until is not None and now - slack > status_list.valid_until:
-        raise StatusError(f"status list expired at {_rfc3339(status_list.valid_until)}")
+        raise StatusError(
+            f"status list expired at {format_time(status_list.valid_until)}"
+        )
     if entry.purpose not in status_list.purposes:
         raise StatusError(
             f"status purpose {entry.purpose!r} is not among the list's "
@@ -684,10 +680,6 @@ def evaluate_status(
                 f"{min_entries} required for herd privacy"
             )
     return read_status(status_list.bits, entry.index, entry.size)
-
-
-def _rfc3339(instant: datetime) -> str:
-    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _json_kind(value: Any) -> str:

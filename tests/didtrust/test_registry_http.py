@@ -46,10 +46,11 @@ from registry.merkle import (
     verify_consistency,
     verify_inclusion,
 )
-from registry.models import STATEMENT_TYP, format_time, parse_time
+from registry.models import STATEMENT_TYP
 from registry.state import RegistryState
 from registry.views import parse_entry
 from resolver.driver import DriverRegistry
+from resolver.timefmt import format_time, parse_time
 from tests.helpers.clock import Clock
 from tests.helpers.encoding import b64, std_unb64
 from tests.helpers.fakes import StaticDriver, example_document

@@ -26,8 +26,8 @@ from aiohttp import web
 from didtrust.registry_verify import add_arguments, default_state_path, run
 from registry.answers import sign_answer
 from registry.identity import RegistryIdentity
-from registry.models import parse_time
 from registry.statements import sign_statement
+from resolver.timefmt import parse_time
 from tests.helpers.dns_server import serve_dns
 from tests.helpers.https_server import TestPKI, serve_app
 from tests.helpers.processes import didtrust, registry_init, serving

@@ -58,6 +58,7 @@ from tests.helpers.verifier import (
     status_entry,
     status_list_credential,
     vc_jwt,
+    vc_jwt_v1,
     web_badge,
     web_issuer,
 )
@@ -857,6 +858,27 @@ async def test_extreme_dates_are_reported_not_a_500(trusted, valid_from, fails):
     assert failed(report) == {fails}
     if fails != "validity":
         trusted.check_answer(report, fails, valid_from, authorized=False)
+
+
+@pytest.mark.parametrize(
+    "build",
+    [
+        pytest.param(lambda text: eddsa_rdfc(validFrom=text), id="data-integrity"),
+        pytest.param(lambda text: vc_jwt(validFrom=text), id="vc+jwt"),
+        pytest.param(lambda text: vc_jwt_v1(issuanceDate=text), id="vc-1.1-jwt"),
+    ],
+)
+async def test_offset_rule_is_the_same_on_every_path(plain, build):
+    # A credential date without an offset is UTC to every check that reads it
+    # (the JWT's nbf mapping, the proof, the status list, the validity window):
+    # the validity check once demanded an offset the others did not. The
+    # registry's own API, RFC 3339, still refuses one without an offset
+    # (test_entity_query_refuses_bad_parameters, at-without-offset).
+    report = await post(plain, build(VALID_FROM.removesuffix("Z")))
+    validity = {c["status"] for c in report["results"] if c["name"] == "validity"}
+    assert validity == {"passed"}
+    assert report["issued"] == VALID_FROM
+    assert report["verified"] is True
 
 
 # -- fixtures are deterministic --------------------------------------------------

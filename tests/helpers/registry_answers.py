@@ -30,7 +30,7 @@ from registry.answers import sign_answer
 from registry.checkpoint import Checkpoint, sign_checkpoint
 from registry.identity import RegistryIdentity
 from registry.merkle import MemoryTree
-from registry.models import GovernanceFramework, parse_time
+from registry.models import GovernanceFramework
 from registry.service import RegistryService, b64, genesis_leaf
 from registry.sqlite import SqliteStore
 from registry.statements import sign_statement
@@ -38,6 +38,7 @@ from resolver.checks import CheckStatus
 from resolver.did import DID, parse_did
 from resolver.errors import MethodNotSupportedError
 from resolver.keys import encode_multikey
+from resolver.timefmt import parse_time
 
 T0 = datetime(2026, 1, 15, 12, 0, 0, tzinfo=UTC)
 STEP = 60

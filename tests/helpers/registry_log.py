@@ -21,10 +21,10 @@ from registry.models import (
     Scope,
     StatementClaims,
     StatementEntry,
-    parse_time,
 )
 from registry.rules import check_statement
 from registry.state import RegistryState
+from resolver.timefmt import parse_time
 from tests.helpers.encoding import b64
 
 REGISTRY = "did:web:registry.example"

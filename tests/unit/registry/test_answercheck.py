@@ -20,11 +20,11 @@ from registry.answers import sign_answer
 from registry.checkpoint import Checkpoint, NoteSigner, sign_checkpoint
 from registry.errors import AnswerFormatError
 from registry.identity import RegistryIdentity
-from registry.models import format_time, parse_time
 from registry.statements import sign_statement
 from resolver.checks import CheckStatus
 from resolver.did import DID
 from resolver.errors import InvalidDIDError, MethodNotSupportedError, NotFoundError
+from resolver.timefmt import format_time, parse_time
 from tests.helpers.encoding import b64 as b64url
 from tests.helpers.registry_answers import (
     BOARD,

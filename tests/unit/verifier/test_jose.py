@@ -678,6 +678,18 @@ def test_rejects_vc11_dates_that_cannot_be_compared(changes, message) -> None:
         peek(token)
 
 
+def test_non_ascii_digits_in_date_refused() -> None:
+    # 2024-06-01T09:30:00Z with an Arabic-Indic year: int() reads it as 2024,
+    # so a \d that matched it made one date of two spellings.
+    arabic = "\u0662\u0660\u0662\u0664-06-01T09:30:00Z"
+    vc = open_badge_v1(ED25519_KEY.did, issuanceDate=arabic)
+    token = forge(
+        header(ED25519_KEY, typ="JWT"), v1_claims(ED25519_KEY, vc), ED25519_KEY.key
+    )
+    with pytest.raises(MalformedCredentialError, match="not an xml schema datetime"):
+        peek(token)
+
+
 # --- attacks: bytes -------------------------------------------------------------------
 
 
