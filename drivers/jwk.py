@@ -37,7 +37,6 @@ dereference DID URLs (``#0`` is resolved from the document by the Resolver).
 
 from __future__ import annotations
 
-import base64
 import json
 from collections.abc import Mapping
 from typing import Any, Final
@@ -50,8 +49,9 @@ from resolver.errors import (
     InvalidDIDError,
     InvalidPublicKeyError,
 )
-from resolver.jwk import b64url_decode, validate_public_jwk
+from resolver.jwk import validate_public_jwk
 from resolver.models import JSONObject, ResolutionOptions, ResolutionResult
+from resolver.multibase import b64url_decode, b64url_encode
 
 __all__ = [
     "CONTEXT",
@@ -166,8 +166,7 @@ def encode_did_jwk(jwk: Mapping[str, Any]) -> DID:
         raise InvalidDIDError(
             f"JWK is {len(data)} bytes, over the limit of {MAX_JWK_BYTES}"
         )
-    encoded = base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-    return DID("did:jwk:" + encoded)
+    return DID("did:jwk:" + b64url_encode(data))
 
 
 class JwkDriver:

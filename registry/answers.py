@@ -16,7 +16,6 @@ Pure: no I/O. The registry key never leaves ``RegistryIdentity``.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import json
 from collections.abc import Mapping
@@ -31,6 +30,7 @@ from joserfc import jws as jose_jws
 from registry.errors import AnswerSignatureError
 from registry.identity import RegistryIdentity
 from registry.statements import RESTRICTED_JWS_REGISTRY
+from resolver.multibase import b64url_encode
 from resolver.timefmt import format_time
 
 __all__ = [
@@ -48,12 +48,8 @@ def query_sha256(query: Mapping[str, Any]) -> str:
     return hashlib.sha256(rfc8785.dumps(dict(query))).hexdigest()
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).decode().rstrip("=")
-
-
 def _okp_key(public_key: bytes, private_seed: bytes | None = None) -> jose_jwk.OKPKey:
-    b64 = _b64
+    b64 = b64url_encode
     members: dict[str, str | list[str]] = {
         "kty": "OKP",
         "crv": "Ed25519",

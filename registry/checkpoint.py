@@ -26,8 +26,6 @@ the earlier one), nor does it store keys or checkpoints.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import hashlib
 import re
 from collections.abc import Sequence
@@ -42,6 +40,7 @@ from registry.errors import (
     OriginMismatchError,
     SignatureError,
 )
+from resolver.multibase import b64_decode, b64_encode
 
 __all__ = [
     "ED25519_SIGNATURE_TYPE",
@@ -79,13 +78,9 @@ _ROOT_B64_LEN = 44  # base64 of 32 bytes, with one "=" of padding
 def _b64decode_strict(text: str) -> bytes | None:
     """Decode standard, padded, canonical base64, or return ``None``."""
     try:
-        raw = base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError):
+        return b64_decode(text)
+    except ValueError:
         return None
-    # Reject non-zero pad bits and other encodings that do not round-trip.
-    if base64.b64encode(raw).decode("ascii") != text:
-        return None
-    return raw
 
 
 def _first_control_char(text: str) -> str | None:
@@ -150,7 +145,7 @@ class Checkpoint:
         lines = [
             self.origin,
             str(self.size),
-            base64.b64encode(self.root_hash).decode("ascii"),
+            b64_encode(self.root_hash),
             *self.extensions,
         ]
         return "".join(line + "\n" for line in lines).encode("utf-8")
@@ -264,8 +259,8 @@ class NoteVerifier:
 
     def vkey(self) -> str:
         """Return the verifier key string to give to verifiers."""
-        key = base64.b64encode(bytes([ED25519_SIGNATURE_TYPE]) + self.public_key)
-        return f"{self.name}+{self.key_id.hex()}+{key.decode('ascii')}"
+        key = b64_encode(bytes([ED25519_SIGNATURE_TYPE]) + self.public_key)
+        return f"{self.name}+{self.key_id.hex()}+{key}"
 
     def verify(self, text: bytes, signature: bytes) -> bool:
         """Return whether ``signature`` is this key's Ed25519 signature of ``text``."""
@@ -324,7 +319,7 @@ class NoteSigner:
     def signature_line(self, text: bytes) -> str:
         """Return the signature line for note text ``text``, newline included."""
         signature = self._key.sign(text).signature
-        payload = base64.b64encode(self.key_id + signature).decode("ascii")
+        payload = b64_encode(self.key_id + signature)
         return f"{_SIG_PREFIX}{self.name} {payload}\n"
 
 

@@ -12,7 +12,6 @@ string without spaces or ``+`` that names exactly one log.
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import stat
@@ -26,6 +25,7 @@ from registry.checkpoint import NoteSigner, NoteVerifier
 from registry.errors import KeyFileError
 from resolver.did import DID, parse_did
 from resolver.keys import encode_multikey
+from resolver.multibase import b64url_decode, b64url_encode
 
 __all__ = [
     "KEY_FILE_NAME",
@@ -131,10 +131,6 @@ class RegistryIdentity:
         }
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).decode().rstrip("=")
-
-
 def create_key_file(path: Path, *, did: str | None = None) -> RegistryIdentity:
     """Create a new registry key at ``path`` (mode 0600), refusing to overwrite.
 
@@ -147,7 +143,7 @@ def create_key_file(path: Path, *, did: str | None = None) -> RegistryIdentity:
         "type": _KEY_FILE_TYPE,
         "v": 1,
         "did": str(identity.did),
-        "seed": _b64(bytes(signing_key)),
+        "seed": b64url_encode(bytes(signing_key)),
         "publicKeyMultibase": identity.multikey,
     }
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -189,7 +185,7 @@ def load_key_file(path: Path) -> RegistryIdentity:
         if body.get("type") != _KEY_FILE_TYPE or body.get("v") != 1:
             raise ValueError("not a didtrust registry key file")
         seed_text = body["seed"]
-        seed = base64.urlsafe_b64decode(seed_text + "=" * (-len(seed_text) % 4))
+        seed = b64url_decode(seed_text)
         if len(seed) != 32:
             raise ValueError("the seed is not 32 bytes")
         identity = RegistryIdentity.for_key(SigningKey(seed), did=body["did"])

@@ -16,7 +16,6 @@ This module does no I/O and no signature checking.
 
 from __future__ import annotations
 
-import base64
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
@@ -24,6 +23,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from resolver.did import DID
+from resolver.multibase import b64url_decode
 
 __all__ = [
     "MAX_DEPTH",
@@ -229,10 +229,10 @@ def unverified_claims(jws: str) -> StatementClaims:
     if len(parts) != 3:
         raise ValueError("a compact JWS has three parts")
     payload = parts[1]
-    if not payload or len(payload) % 4 == 1 or not set(payload) <= _B64URL:
+    if not payload:
         raise ValueError("the payload is not base64url")
-    raw = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+    try:
+        raw = b64url_decode(payload)
+    except ValueError as err:
+        raise ValueError(f"the payload is not base64url: {err}") from None
     return StatementClaims.model_validate_json(raw)
-
-
-_B64URL = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")

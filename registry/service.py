@@ -21,7 +21,6 @@ one signed checkpoint, so it can be checked offline.
 from __future__ import annotations
 
 import asyncio
-import base64
 import gc
 import logging
 import time
@@ -60,6 +59,7 @@ from registry.views import entity_json, parse_entry
 from resolver.cache import LRU
 from resolver.did import DID
 from resolver.errors import ResolutionError
+from resolver.multibase import b64_encode as b64
 from resolver.timefmt import format_time, parse_time
 
 __all__ = [
@@ -74,11 +74,6 @@ log = logging.getLogger(__name__)
 
 Resolve = Callable[[DID], Awaitable[dict[str, Any]]]
 """Resolves a DID to its document (the project's Resolver, in the app)."""
-
-
-def b64(data: bytes) -> str:
-    """Standard base64 (the encoding of hashes in checkpoints and proofs)."""
-    return base64.b64encode(data).decode()
 
 
 def leaf_bytes(entry: GenesisEntry | StatementEntry) -> bytes:

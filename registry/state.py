@@ -33,8 +33,6 @@ cannot be applied to the state at all (``InconsistentEntryError``).
 
 from __future__ import annotations
 
-import base64
-import binascii
 from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -57,6 +55,7 @@ from registry.models import (
     SubjectInfo,
     unverified_claims,
 )
+from resolver.multibase import b64url_decode, b64url_encode
 from resolver.timefmt import format_time
 
 __all__ = [
@@ -1087,14 +1086,13 @@ def _join(reasons: list[str]) -> str:
 
 
 def _encode_cursor(did: str) -> str:
-    return base64.urlsafe_b64encode(did.encode()).decode().rstrip("=")
+    return b64url_encode(did.encode())
 
 
 def _decode_cursor(cursor: str) -> str:
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        did = raw.decode()
-    except (binascii.Error, UnicodeDecodeError, ValueError) as e:
+        did = b64url_decode(cursor).decode()
+    except ValueError as e:  # UnicodeDecodeError is one
         raise InvalidCursorError("not a cursor from list_entities") from e
     if not did.startswith("did:") or _encode_cursor(did) != cursor:
         raise InvalidCursorError("not a cursor from list_entities")

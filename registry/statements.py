@@ -81,8 +81,9 @@ from resolver import strictjson
 from resolver.did import DIDURL, parse_did_url
 from resolver.document import VERIFICATION_RELATIONSHIPS, method_definitions
 from resolver.errors import ResolutionError
-from resolver.jwk import b64url_decode, validate_public_jwk
+from resolver.jwk import validate_public_jwk
 from resolver.keys import CryptographyPublicKey, decode_multikey
+from resolver.multibase import b64url_decode
 
 __all__ = [
     "ALGORITHMS",

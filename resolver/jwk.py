@@ -39,8 +39,6 @@ against the key and never fetches anything, and does no I/O.
 
 from __future__ import annotations
 
-import base64
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Final
@@ -55,6 +53,7 @@ from resolver.errors import (
     InvalidPublicKeyLengthError,
     UnsupportedPublicKeyTypeError,
 )
+from resolver.multibase import b64url_decode
 
 __all__ = [
     "EC_CURVES",
@@ -64,7 +63,6 @@ __all__ = [
     "RSA_MIN_BITS",
     "CryptographyPublicKey",
     "PublicJwk",
-    "b64url_decode",
     "validate_public_jwk",
 ]
 
@@ -106,8 +104,6 @@ _FOREIGN_MEMBERS: Final = {"crv", "x", "y", "n", "e"}
 _STRING_MEMBERS: Final = ("kty", "use", "alg", "kid", "x5u", "x5t", "x5t#S256")
 _STRING_ARRAY_MEMBERS: Final = ("key_ops", "x5c")
 
-_B64URL_RE: Final = re.compile(r"[A-Za-z0-9_-]*")
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PublicJwk:
@@ -148,32 +144,6 @@ class PublicJwk:
             "y": self.y,
         }
         return {name: value for name, value in present.items() if value is not None}
-
-
-def b64url_decode(s: str) -> bytes:
-    """Decode unpadded base64url (RFC 4648 §5, as RFC 7515 §2 uses it) strictly.
-
-    Refuses padding, characters outside ``A-Z a-z 0-9 - _`` (whitespace
-    included), a length of 4n+1, and non-canonical text whose unused trailing
-    bits are not zero, so each byte string has exactly one accepted encoding.
-    The empty string decodes to ``b""``.
-
-    Raises:
-        ValueError: ``s`` is not canonical unpadded base64url. A plain
-            ``ValueError``, so each caller raises the domain error that fits
-            (an invalid DID, an invalid key, a malformed JWS).
-    """
-    if _B64URL_RE.fullmatch(s) is None:
-        if "=" in s:
-            raise ValueError("base64url must not be padded")
-        bad = next(c for c in s if not (c.isascii() and (c.isalnum() or c in "-_")))
-        raise ValueError(f"character {bad!r} is not in the base64url alphabet")
-    if len(s) % 4 == 1:
-        raise ValueError(f"base64url length {len(s)} is impossible (4n+1)")
-    raw = base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
-    if base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii") != s:
-        raise ValueError("base64url is not canonical: unused trailing bits are set")
-    return raw
 
 
 def validate_public_jwk(jwk: object) -> PublicJwk:

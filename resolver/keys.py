@@ -37,25 +37,25 @@ This module is pure and synchronous. It does not build DID documents
 
 from __future__ import annotations
 
-import base64
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Final, Literal, NewType
+from typing import Final, Literal
 
-import base58
 import nacl.bindings
 import nacl.exceptions
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa, x25519
 
+from resolver import multibase
 from resolver.errors import (
     InvalidDIDError,
     InvalidPublicKeyError,
     InvalidPublicKeyLengthError,
     UnsupportedPublicKeyTypeError,
 )
+from resolver.multibase import Multibase, b64url_encode, encode_multibase
 
 __all__ = [
     "KEY_CODECS",
@@ -78,9 +78,6 @@ __all__ = [
     "public_key_from_raw",
 ]
 
-Multibase = NewType("Multibase", str)
-"""A multibase string; in this project always base58btc, so it starts with ``z``."""
-
 KeyCheck = Literal["full", "length-only"]
 """How far the key material was checked: ``"full"`` means a cryptographic
 library accepted it as a key of its type; ``"length-only"`` means only its
@@ -94,9 +91,6 @@ CryptographyPublicKey = (
 )
 """The ``cryptography`` key types ``PublicKey.to_cryptography`` returns."""
 
-BASE58BTC_PREFIX: Final = "z"
-"""The multibase prefix of base58btc, the only encoding did:key allows."""
-_BASE58_ALPHABET: Final = frozenset(base58.BITCOIN_ALPHABET.decode("ascii"))
 
 MAX_MULTIKEY_LENGTH: Final = 2048
 """Longest Multikey value decoded, in characters. An 8192-bit RSA key, the
@@ -282,37 +276,17 @@ def decode_multibase(value: str) -> bytes:
     """Decode a base58btc multibase string (``z`` prefix).
 
     Only base58btc is accepted: it is the only encoding did:key and Multikey
-    allow.
+    allow (``resolver.multibase.decode_multibase``, with this module's error).
 
     Raises:
         InvalidDIDError: ``value`` is empty, has another multibase prefix, has
             nothing after the prefix, or has a character outside the base58btc
             alphabet.
     """
-    if not isinstance(value, str):
-        raise InvalidDIDError("a multibase value must be a string")
-    if not value:
-        raise InvalidDIDError("the multibase value is empty")
-    if value[0] != BASE58BTC_PREFIX:
-        raise InvalidDIDError(
-            f"multibase prefix {value[0]!r} is not 'z': only base58btc is allowed"
-        )
-    body = value[1:]
-    if not body:
-        raise InvalidDIDError("the multibase value has no data after 'z'")
-    for i, ch in enumerate(body, start=1):
-        if ch not in _BASE58_ALPHABET:
-            raise InvalidDIDError(
-                f"character {ch!r} at position {i} is not in the base58btc alphabet"
-            )
-    decoded: bytes = base58.b58decode(body)
-    return decoded
-
-
-def encode_multibase(data: bytes) -> Multibase:
-    """Encode ``data`` as a base58btc multibase string (``z`` prefix)."""
-    encoded: bytes = base58.b58encode(data)
-    return Multibase(BASE58BTC_PREFIX + encoded.decode("ascii"))
+    try:
+        return multibase.decode_multibase(value)
+    except ValueError as err:
+        raise InvalidDIDError(str(err)) from None
 
 
 # -- Multikey ---------------------------------------------------------------
@@ -414,10 +388,6 @@ def ed25519_to_x25519(key: PublicKey) -> PublicKey:
 # -- checks per key type ----------------------------------------------------
 
 
-def _b64url(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
 def _int_bytes(value: int) -> bytes:
     return value.to_bytes(max(1, (value.bit_length() + 7) // 8), "big")
 
@@ -461,7 +431,7 @@ def _check_ed25519(raw: bytes) -> dict[str, str]:
             "ed25519-pub key is not a valid point "
             "(off the curve, non-canonical or of small order)"
         )
-    return {"kty": "OKP", "crv": "Ed25519", "x": _b64url(raw)}
+    return {"kty": "OKP", "crv": "Ed25519", "x": b64url_encode(raw)}
 
 
 def _check_x25519(raw: bytes) -> dict[str, str]:
@@ -472,7 +442,7 @@ def _check_x25519(raw: bytes) -> dict[str, str]:
         nacl.bindings.crypto_scalarmult(_SMALL_ORDER_PROBE, raw)
     except nacl.exceptions.CryptoError as e:
         raise InvalidPublicKeyError("x25519-pub key is a point of small order") from e
-    return {"kty": "OKP", "crv": "X25519", "x": _b64url(raw)}
+    return {"kty": "OKP", "crv": "X25519", "x": b64url_encode(raw)}
 
 
 def _check_ec(name: str, raw: bytes) -> dict[str, str]:
@@ -491,8 +461,8 @@ def _check_ec(name: str, raw: bytes) -> dict[str, str]:
     return {
         "kty": "EC",
         "crv": crv,
-        "x": _b64url(numbers.x.to_bytes(size, "big")),
-        "y": _b64url(numbers.y.to_bytes(size, "big")),
+        "x": b64url_encode(numbers.x.to_bytes(size, "big")),
+        "y": b64url_encode(numbers.y.to_bytes(size, "big")),
     }
 
 
@@ -557,6 +527,6 @@ def _check_rsa(raw: bytes) -> dict[str, str]:
         )
     return {
         "kty": "RSA",
-        "n": _b64url(_int_bytes(numbers.n)),
-        "e": _b64url(_int_bytes(exponent)),
+        "n": b64url_encode(_int_bytes(numbers.n)),
+        "e": b64url_encode(_int_bytes(exponent)),
     }

@@ -61,7 +61,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Final, Literal
 
-import base58
 import nacl.exceptions
 import nacl.signing
 import rfc8785
@@ -75,6 +74,7 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
 
 from resolver.did import DIDURL, parse_did_url
 from resolver.errors import InvalidDIDError, InvalidDIDURLError
+from resolver.multibase import decode_multibase, encode_multibase
 from resolver.timefmt import TimeSyntaxError, format_time, parse_time
 from verifier.errors import (
     InvalidSignatureError,
@@ -120,7 +120,6 @@ MAX_PROOF_VALUE_LENGTH: Final = 200
 """Longest ``proofValue`` decoded, in characters. A P-384 signature (96 bytes)
 takes about 131; the cap keeps base58 decoding (quadratic) cheap."""
 
-_BASE58_ALPHABET: Final = frozenset(base58.BITCOIN_ALPHABET.decode("ascii"))
 # cryptography curve name -> (display name, hash) for each supported ECDSA curve.
 _ECDSA_CURVES: Final[Mapping[str, tuple[str, Callable[[], hashes.HashAlgorithm]]]] = {
     "secp256r1": ("P-256", hashes.SHA256),
@@ -750,7 +749,7 @@ def sign_proof(
         signature = private_key.sign(hash_data)
     else:
         signature = _sign_ecdsa(private_key, hash_data)
-    proof["proofValue"] = "z" + base58.b58encode(signature).decode("ascii")
+    proof["proofValue"] = encode_multibase(signature)
 
     secured = copy.deepcopy(dict(document))
     if "proof" in document:
@@ -803,19 +802,10 @@ def _decode_proof_value(value: str) -> bytes:
         raise ProofError(
             f"proofValue is {len(value)} characters, over {MAX_PROOF_VALUE_LENGTH}"
         )
-    if not value.startswith("z"):
-        shown = repr(value[:1]) if value else "nothing"
-        raise ProofError(f"proofValue must be base58btc (prefix 'z'), not {shown}")
-    body = value[1:]
-    if not body:
-        raise ProofError("proofValue has no data after 'z'")
-    for i, ch in enumerate(body, start=1):
-        if ch not in _BASE58_ALPHABET:
-            raise ProofError(
-                f"proofValue character {ch!r} at position {i} is not base58btc"
-            )
-    decoded: bytes = base58.b58decode(body)
-    return decoded
+    try:
+        return decode_multibase(value, "proofValue")
+    except ValueError as err:
+        raise ProofError(str(err)) from None
 
 
 def _required_string(proof: Mapping[str, Any], name: str) -> str:

@@ -86,7 +86,7 @@ from registry.statements import ALGORITHMS
 from resolver import strictjson
 from resolver.did import DID, DIDURL, parse_did_url
 from resolver.errors import ResolutionError
-from resolver.jwk import b64url_decode
+from resolver.multibase import b64url_decode
 from resolver.timefmt import TimeSyntaxError, format_time, parse_time
 from verifier.errors import (
     InvalidSignatureError,

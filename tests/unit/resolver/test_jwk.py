@@ -27,7 +27,8 @@ from resolver.errors import (
     ResolutionError,
     UnsupportedPublicKeyTypeError,
 )
-from resolver.jwk import PRIVATE_MEMBERS, PublicJwk, b64url_decode, validate_public_jwk
+from resolver.jwk import PRIVATE_MEMBERS, PublicJwk, validate_public_jwk
+from resolver.multibase import b64url_decode
 from tests.helpers.encoding import b64
 
 
