@@ -17,20 +17,25 @@ Pure: no I/O. The registry key never leaves ``RegistryIdentity``.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any, Final
 
 import rfc8785
-from joserfc import errors as jose_errors
-from joserfc import jwk as jose_jwk
-from joserfc import jws as jose_jws
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from registry.errors import AnswerSignatureError
 from registry.identity import RegistryIdentity
-from registry.statements import RESTRICTED_JWS_REGISTRY
-from resolver.multibase import b64url_encode
+from registry.statements import MAX_JWS_BYTES, RESTRICTED_JWS_REGISTRY
+from resolver import strictjson
+from resolver.jose import (
+    JoseErrors,
+    check_key,
+    parse_compact,
+    sign_compact,
+    signing_key,
+    verify_compact,
+)
 from resolver.timefmt import format_time
 
 __all__ = [
@@ -48,16 +53,26 @@ def query_sha256(query: Mapping[str, Any]) -> str:
     return hashlib.sha256(rfc8785.dumps(dict(query))).hexdigest()
 
 
-def _okp_key(public_key: bytes, private_seed: bytes | None = None) -> jose_jwk.OKPKey:
-    b64 = b64url_encode
-    members: dict[str, str | list[str]] = {
-        "kty": "OKP",
-        "crv": "Ed25519",
-        "x": b64(public_key),
-    }
-    if private_seed is not None:
-        members["d"] = b64(private_seed)
-    return jose_jwk.OKPKey.import_key(members)
+class _AnswerJoseError(AnswerSignatureError):
+    """A JWS-level refusal, reported as "does not verify"."""
+
+
+_ERRORS: Final = JoseErrors(
+    malformed=_AnswerJoseError,
+    algorithm=_AnswerJoseError,
+    unsigned=_AnswerJoseError,
+    mismatch=_AnswerJoseError,
+    key_use=_AnswerJoseError,
+    signature=_AnswerJoseError,
+)
+# joserfc caps the decoded payload at MAX_JWS_BYTES (RESTRICTED_JWS_REGISTRY);
+# its base64url text, a header and a signature fit in twice that.
+_MAX_ANSWER_CHARS: Final = 2 * MAX_JWS_BYTES
+
+
+def _answer_header(header: dict[str, Any]) -> None:
+    if header.get("typ") != ANSWER_TYP or header.get("alg") != "EdDSA":
+        raise AnswerSignatureError("not a didtrust signed answer (typ/alg)")
 
 
 def sign_answer(
@@ -80,9 +95,9 @@ def sign_answer(
         "checkpoint": dict(checkpoint),
         "answer": dict(answer),
     }
-    header = {"alg": "EdDSA", "kid": identity.key_id, "typ": ANSWER_TYP}
-    key = _okp_key(identity.public_key, bytes(identity.signing_key))
-    return jose_jws.serialize_compact(
+    key, alg = signing_key(identity.signing_key, AnswerSignatureError)
+    header = {"alg": alg, "kid": identity.key_id, "typ": ANSWER_TYP}
+    return sign_compact(
         header, rfc8785.dumps(payload), key, registry=RESTRICTED_JWS_REGISTRY
     )
 
@@ -96,6 +111,10 @@ def verify_answer(
 ) -> dict[str, Any]:
     """Verify a signed answer with the registry's raw Ed25519 public key.
 
+    The JWS is parsed and verified by ``resolver.jose``; its payload is read
+    with ``resolver.strictjson``, so a payload naming a member twice (which
+    two readers could take two ways) is refused.
+
     Args:
         token: The compact JWS.
         public_key: The registry's 32-byte Ed25519 key (from its DID).
@@ -106,24 +125,42 @@ def verify_answer(
         The verified payload.
 
     Raises:
-        AnswerSignatureError: malformed, wrong typ/alg, bad signature, expired,
-            or bound to another query.
+        AnswerSignatureError: malformed, wrong typ/alg, bad signature, a
+            payload that is not a JSON object without duplicate members,
+            expired, or bound to another query.
     """
+    jws = token.strip()
     try:
-        obj = jose_jws.deserialize_compact(
-            token.strip(), _okp_key(public_key), registry=RESTRICTED_JWS_REGISTRY
+        try:
+            key = Ed25519PublicKey.from_public_bytes(public_key)
+        except ValueError:
+            raise _AnswerJoseError("the registry key is not an ed25519 key") from None
+        parsed = parse_compact(
+            jws,
+            errors=_ERRORS,
+            max_bytes=_MAX_ANSWER_CHARS,
+            header_policy=_answer_header,
+            what="signed answer",
         )
-    except (jose_errors.JoseError, ValueError) as exc:
+        check_key("EdDSA", key, _ERRORS)
+        verify_compact(
+            jws,
+            parsed,
+            key,
+            registry=RESTRICTED_JWS_REGISTRY,
+            errors=_ERRORS,
+            signer="the registry key",
+        )
+    except _AnswerJoseError as exc:
         raise AnswerSignatureError(f"signed answer does not verify: {exc}") from None
-    header = obj.protected
-    if header.get("typ") != ANSWER_TYP or header.get("alg") != "EdDSA":
-        raise AnswerSignatureError("not a didtrust signed answer (typ/alg)")
     try:
-        payload = json.loads(obj.payload)
-    except ValueError:
-        raise AnswerSignatureError("signed answer payload is not JSON") from None
-    if not isinstance(payload, dict):
-        raise AnswerSignatureError("signed answer payload is not an object")
+        payload = strictjson.loads_object(parsed.payload, "signed answer payload")
+    except ValueError as exc:
+        raise AnswerSignatureError(str(exc)) from None
+    except RecursionError:
+        raise AnswerSignatureError(
+            "the signed answer payload nests too deeply"
+        ) from None
     exp = payload.get("exp")
     if not isinstance(exp, int) or exp <= int(now.timestamp()):
         raise AnswerSignatureError("signed answer has expired")
