@@ -33,12 +33,9 @@ checks ``alg`` against the key, verifies the signature over the exact bytes
 with joserfc, and only then parses the payload. Finally the payload's ``iss``
 must be the kid's DID.
 
-JOSE is joserfc's (sign and verify); this module adds the policy above. joserfc
-flags ``EdDSA`` with a ``SecurityWarning`` because RFC 9864 deprecates that
-name in favour of the fully specified ``Ed25519``; the project's wire format
-(DESIGN, VC-JOSE) still says ``EdDSA``, and accepting it for Ed25519 keys only
-is exactly what RFC 9864 §2 asks of a polymorphic name, so the registry used
-here does not emit that warning.
+The compact parsing, the ``alg``-to-key binding, the signature check over the
+exact bytes and signing are ``resolver.jose``'s (over joserfc); this module
+adds the statement's header policy, key lookup and claims above.
 
 This module does no I/O and does not check what a statement *means*: audience,
 replay (``jti``), expiry and authority scope are ``registry.rules``' business.
@@ -54,20 +51,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 import rfc8785
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec, rsa
-from cryptography.hazmat.primitives.asymmetric.ed25519 import (
-    Ed25519PrivateKey,
-    Ed25519PublicKey,
-)
-from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PublicKey
-from joserfc import errors as jose_errors
-from joserfc import jwk as jose_jwk
-from joserfc import jws as jose_jws
-from joserfc.jwa import JWSAlgModel
 from joserfc.jws import JWSRegistry
-from joserfc.registry import HeaderParameter, HeaderRegistryDict
-from nacl.signing import SigningKey
 from pydantic import ValidationError
 
 from registry.errors import (
@@ -77,13 +61,28 @@ from registry.errors import (
     UnsupportedAlgorithmError,
 )
 from registry.models import STATEMENT_TYP, StatementClaims
-from resolver import strictjson
 from resolver.did import DIDURL, parse_did_url
 from resolver.document import VERIFICATION_RELATIONSHIPS, method_definitions
 from resolver.errors import ResolutionError
+from resolver.jose import (
+    ALGORITHMS,
+    CompactJws,
+    JoseErrors,
+    PrivateKey,
+    check_alg_allowed,
+    check_key,
+    header_object,
+    parse_compact,
+    restricted_registry,
+    sign_compact,
+    signing_key,
+    verify_compact,
+)
+from resolver.jose import (
+    show as _show,
+)
 from resolver.jwk import validate_public_jwk
 from resolver.keys import CryptographyPublicKey, decode_multikey
-from resolver.multibase import b64url_decode
 
 __all__ = [
     "ALGORITHMS",
@@ -100,34 +99,23 @@ __all__ = [
 MAX_JWS_BYTES: Final = 64 * 1024
 """Largest statement accepted or produced, in bytes of its compact form."""
 
-ALGORITHMS: Final[Mapping[str, str]] = {
-    "EdDSA": "Ed25519",
-    "ES256": "P-256",
-    "ES256K": "secp256k1",
-    "ES384": "P-384",
-}
-"""Each accepted ``alg`` and the one key type (JWK ``crv``) it may be used with."""
-
 DEFAULT_RELATIONSHIPS: Final = ("assertionMethod", "capabilityInvocation")
 """The verification relationships a statement key must be referenced from."""
 
 _HEADER_MEMBERS: Final = frozenset({"alg", "kid", "typ"})
 
-# Raw signature length per alg: Ed25519 (RFC 8032 §5.1.6), ECDSA R || S
-# (RFC 7518 §3.4), each half the size of the curve order.
-_SIGNATURE_BYTES: Final = {"EdDSA": 64, "ES256": 64, "ES256K": 64, "ES384": 96}
-
-_EC_CRV: Final[Mapping[str, str]] = {
-    "secp256r1": "P-256",
-    "secp384r1": "P-384",
-    "secp256k1": "secp256k1",
-    "secp521r1": "P-521",
-}
-"""cryptography's curve names → JWK ``crv``."""
-_CRV_ALG: Final = {crv: alg for alg, crv in ALGORITHMS.items()}
-
 _JWK_TYPES: Final = frozenset({"JsonWebKey2020", "JsonWebKey"})
 _MULTIBASE_TYPES: Final = frozenset({"Multikey", "Ed25519VerificationKey2020"})
+
+
+_ERRORS: Final = JoseErrors(
+    malformed=MalformedStatementError,
+    algorithm=UnsupportedAlgorithmError,
+    unsigned=MalformedStatementError,
+    mismatch=StatementSignatureError,
+    key_use=StatementSignatureError,
+    signature=StatementSignatureError,
+)
 
 
 # -- values ------------------------------------------------------------------
@@ -157,13 +145,6 @@ class VerifiedStatement:
     """The absolute id of the verification method that verified it."""
 
 
-@dataclass(frozen=True, slots=True)
-class _Parsed:
-    header: StatementHeader
-    payload: bytes
-    signature: bytes
-
-
 # -- structural parsing --------------------------------------------------------
 
 
@@ -182,48 +163,27 @@ def peek_header(jws: str) -> StatementHeader:
             ``typ``, or a ``kid`` that is not ``<did>#<fragment>``.
         UnsupportedAlgorithmError: ``alg`` is not one of ``ALGORITHMS``.
     """
-    return _parse(jws).header
+    return _parse(jws).checked
 
 
-def _parse(jws: object) -> _Parsed:
-    if not isinstance(jws, str):
-        raise MalformedStatementError("a statement must be a string")
-    if len(jws) > MAX_JWS_BYTES:
-        raise MalformedStatementError(
-            f"statement is {len(jws)} bytes, over the limit of {MAX_JWS_BYTES}"
-        )
-    parts = jws.split(".")
-    if len(parts) != 3:
-        raise MalformedStatementError(
-            f"a compact jws has 3 dot-separated parts, not {len(parts)}"
-        )
-    header_b64, payload_b64, signature_b64 = parts
-    # The header first, so that "alg none" is reported as such whatever
-    # (or however little) follows it.
-    header = _header(_json_object("header", _segment("header", header_b64)))
-    payload = _segment("payload", payload_b64)
-    signature = _segment("signature", signature_b64)
-    return _Parsed(header=header, payload=payload, signature=signature)
-
-
-def _segment(name: str, text: str) -> bytes:
-    if not text:
-        # An empty payload would be RFC 7515 Appendix F's detached content.
-        raise MalformedStatementError(f"the {name} is empty")
-    try:
-        return b64url_decode(text)
-    except ValueError as err:
-        raise MalformedStatementError(f"the {name} is not base64url: {err}") from None
+def _parse(jws: object) -> CompactJws[StatementHeader]:
+    # The header first (parse_compact runs _header before the payload), so
+    # that "alg none" is reported as such whatever (or however little)
+    # follows it.
+    return parse_compact(
+        jws,
+        errors=_ERRORS,
+        max_bytes=MAX_JWS_BYTES,
+        header_policy=_header,
+        what="statement",
+    )
 
 
 def _header(members: dict[str, Any]) -> StatementHeader:
     alg = members.get("alg")
     if not isinstance(alg, str):
         raise MalformedStatementError("header has no string 'alg'")
-    if alg not in ALGORITHMS:
-        raise UnsupportedAlgorithmError(
-            f"alg {_show(alg)} is not allowed; use one of {', '.join(ALGORITHMS)}"
-        )
+    check_alg_allowed(alg, _ERRORS)
     extra = sorted(set(members) - _HEADER_MEMBERS)
     if extra:
         names = ", ".join(_show(name) for name in extra[:5])
@@ -250,16 +210,6 @@ def _kid(text: str) -> DIDURL:
             "kid must be a did and a #fragment, without path or query"
         )
     return url
-
-
-def _json_object(name: str, data: bytes) -> dict[str, Any]:
-    """Decode UTF-8 JSON text that must be an object without duplicate members."""
-    try:
-        return strictjson.loads_object(data, name)
-    except ValueError as err:
-        raise MalformedStatementError(str(err)) from None
-    except RecursionError:
-        raise MalformedStatementError(f"the {name} nests too deeply") from None
 
 
 # -- the key -------------------------------------------------------------------
@@ -301,9 +251,7 @@ def _find_method(
 
 
 @functools.lru_cache(maxsize=4096)
-def _multibase_key(
-    vm_type: str, value: str
-) -> tuple[CryptographyPublicKey, tuple[tuple[str, str], ...]]:
+def _multibase_key(vm_type: str, value: str) -> CryptographyPublicKey:
     """Decode and check a Multikey once: the same authority signs many statements.
 
     Raises:
@@ -315,22 +263,19 @@ def _multibase_key(
         raise UnknownKeyError(
             f"an Ed25519VerificationKey2020 holds a {key.key_type} key"
         )
-    members = key.jwk_dict()
-    if members is None:
+    if key.jwk is None:
         raise UnknownKeyError(f"{key.key_type} keys cannot sign statements")
-    return key.to_cryptography(), tuple(members.items())
+    return key.to_cryptography()
 
 
 def _method_key(
-    vm: Mapping[str, Any], alg: str
-) -> tuple[CryptographyPublicKey, dict[str, str]]:
-    """Load the public key of a verification method: the object and its JWK.
+    vm: Mapping[str, Any],
+) -> tuple[CryptographyPublicKey, Mapping[str, Any] | None]:
+    """Load the public key of a verification method, and its JWK if it has one.
 
     Raises:
         UnknownKeyError: unsupported type, missing or double key material, or
             key material that is not a valid key.
-        StatementSignatureError: the JWK restricts itself to another ``use``,
-            operation or ``alg``.
     """
     vm_type = vm.get("type")
     if not isinstance(vm_type, str):
@@ -343,15 +288,12 @@ def _method_key(
     try:
         if vm_type in _JWK_TYPES and material == ["publicKeyJwk"]:
             jwk = vm["publicKeyJwk"]
-            checked = validate_public_jwk(jwk)
-            _check_jwk_restrictions(jwk, alg)
-            return checked.key, checked.members()
+            return validate_public_jwk(jwk).key, jwk
         if vm_type in _MULTIBASE_TYPES and material == ["publicKeyMultibase"]:
             value = vm["publicKeyMultibase"]
             if not isinstance(value, str):
                 raise UnknownKeyError("publicKeyMultibase is not a string")
-            crypto_key, items = _multibase_key(vm_type, value)
-            return crypto_key, dict(items)
+            return _multibase_key(vm_type, value), None
     except ResolutionError as err:
         raise UnknownKeyError(f"verification method key is invalid: {err}") from None
     raise UnknownKeyError(
@@ -359,77 +301,13 @@ def _method_key(
     )
 
 
-def _check_jwk_restrictions(jwk: Mapping[str, Any], alg: str) -> None:
-    """RFC 7517 §4.2-§4.4: a JWK that names its use, operations or alg binds them."""
-    use = jwk.get("use")
-    if use is not None and use != "sig":
-        raise StatementSignatureError(f"key has use {_show(use)}, not 'sig'")
-    ops = jwk.get("key_ops")
-    if ops is not None and "verify" not in ops:
-        raise StatementSignatureError("key_ops of the key do not include 'verify'")
-    key_alg = jwk.get("alg")
-    if key_alg is not None and key_alg != alg:
-        raise StatementSignatureError(f"key is for alg {_show(key_alg)}, not {alg}")
-
-
-def _key_crv(key: object) -> str:
-    """The JWK ``crv`` (or key type) of a cryptography key, for alg checks."""
-    if isinstance(key, Ed25519PublicKey | Ed25519PrivateKey):
-        return "Ed25519"
-    if isinstance(key, ec.EllipticCurvePublicKey | ec.EllipticCurvePrivateKey):
-        return _EC_CRV.get(key.curve.name, key.curve.name)
-    if isinstance(key, X25519PublicKey):
-        return "X25519"
-    if isinstance(key, rsa.RSAPublicKey):
-        return "RSA"
-    return type(key).__name__
-
-
-def _check_alg(alg: str, key: CryptographyPublicKey) -> None:
-    """The header's alg must be the one alg of this key type (RFC 8725 §3.1)."""
-    crv = _key_crv(key)
-    if ALGORITHMS[alg] != crv:
-        raise StatementSignatureError(
-            f"alg {alg} is for {ALGORITHMS[alg]} keys, not {crv}"
-        )
-
-
-# -- joserfc ---------------------------------------------------------------------
-
-
-def _strict_str(value: Any) -> None:
-    if not isinstance(value, str):
-        raise ValueError("must be a str")
-
-
-class _StatementRegistry(JWSRegistry):
-    """joserfc's registry narrowed to statements: four algs, three members."""
-
-    # Defence in depth: ``_parse`` already refused every other member.
-    default_header_registry: HeaderRegistryDict = {  # noqa: RUF012 - joserfc's API
-        name: HeaderParameter(name, _strict_str, required=True)
-        for name in sorted(_HEADER_MEMBERS)
-    }
-    max_header_length = MAX_JWS_BYTES
-    max_payload_length = MAX_JWS_BYTES
-    max_signature_length = MAX_JWS_BYTES
-
-    def get_alg(self, name: str) -> JWSAlgModel:
-        """Return the algorithm model for an allowed ``alg``.
-
-        Overridden so that ``EdDSA`` (restricted to Ed25519 by
-        ``_check_alg``) raises no RFC 9864 ``SecurityWarning``, and so that no
-        other algorithm is ever returned, whatever joserfc has registered.
-
-        Raises:
-            joserfc.errors.UnsupportedAlgorithmError: ``name`` is not allowed.
-        """
-        if name not in ALGORITHMS:
-            raise jose_errors.UnsupportedAlgorithmError(f"alg {name!r} not allowed")
-        return self.algorithms[name]
-
-
-_REGISTRY: Final = _StatementRegistry(strict_check_header=True)
+_REGISTRY: Final = restricted_registry(
+    members=_HEADER_MEMBERS,
+    required=_HEADER_MEMBERS,
+    strict=True,
+    max_header=MAX_JWS_BYTES,
+    max_payload=MAX_JWS_BYTES,
+)
 
 RESTRICTED_JWS_REGISTRY: Final[JWSRegistry] = _REGISTRY
 """The narrowed joserfc registry (four algs; alg, kid, typ only), for other
@@ -482,29 +360,15 @@ def verify_statement(
     """
     allowed = _relationships(relationships)
     parsed = _parse(jws)
-    header = parsed.header
+    header = parsed.checked
     if not isinstance(did_document, Mapping):
         raise UnknownKeyError("the did document is not a json object")
     vm = _find_method(did_document, header.kid, allowed)
-    key, members = _method_key(vm, header.alg)
-    _check_alg(header.alg, key)
-    expected = _SIGNATURE_BYTES[header.alg]
-    if len(parsed.signature) != expected:
-        raise StatementSignatureError(
-            f"signature is {len(parsed.signature)} bytes, "
-            f"expected {expected} for {header.alg}"
-        )
-    try:
-        jwk_members: dict[str, str | list[str]] = dict(members)
-        jose_key = jose_jwk.import_key(jwk_members)
-        jose_jws.deserialize_compact(jws, jose_key, registry=_REGISTRY)
-    except jose_errors.BadSignatureError:
-        raise StatementSignatureError(
-            f"signature does not verify with key {header.kid}"
-        ) from None
-    except (jose_errors.JoseError, ValueError) as err:
-        # Not reachable for a JWS _parse accepted; kept so nothing escapes.
-        raise StatementSignatureError(f"jws refused by joserfc: {err}") from None
+    key, jwk = _method_key(vm)
+    check_key(header.alg, key, _ERRORS, jwk)
+    verify_compact(
+        jws, parsed, key, registry=_REGISTRY, errors=_ERRORS, signer=f"key {header.kid}"
+    )
     claims = _claims(parsed.payload)
     if claims.iss != header.kid.did:
         raise UnknownKeyError(
@@ -526,7 +390,7 @@ def _relationships(relationships: Collection[str]) -> tuple[str, ...]:
 
 def _claims(payload: bytes) -> StatementClaims:
     """Parse verified payload bytes (never a re-serialization) into claims."""
-    _json_object("payload", payload)  # duplicates, NaN, non-objects
+    header_object(payload, _ERRORS, "payload")  # duplicates, NaN, non-objects
     try:
         return StatementClaims.model_validate_json(payload)
     except ValidationError as err:
@@ -544,9 +408,6 @@ def _invalid_claims(err: ValidationError) -> str:
 
 
 # -- signing ---------------------------------------------------------------------
-
-PrivateKey = Ed25519PrivateKey | ec.EllipticCurvePrivateKey | SigningKey
-"""Keys ``sign_statement`` signs with."""
 
 
 def sign_statement(
@@ -585,35 +446,14 @@ def sign_statement(
     url = _kid(kid)
     if url.did != claims.iss:
         raise UnknownKeyError(f"kid is a key of {url.did}, but iss is {claims.iss}")
-    if isinstance(private_key, SigningKey):
-        private_key = Ed25519PrivateKey.from_private_bytes(bytes(private_key))
-    if not isinstance(private_key, Ed25519PrivateKey | ec.EllipticCurvePrivateKey):
-        raise UnsupportedAlgorithmError(
-            f"cannot sign with a {type(private_key).__name__}"
-        )
-    crv = _key_crv(private_key)
-    alg = _CRV_ALG.get(crv)
-    if alg is None:
-        raise UnsupportedAlgorithmError(f"no statement alg for {crv} keys")
+    key, alg = signing_key(private_key, UnsupportedAlgorithmError)
     payload = rfc8785.dumps(
         claims.model_dump(mode="json", by_alias=True, exclude_none=True)
     )
-    pem = private_key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    jose_key = jose_jwk.import_key(pem, "OKP" if alg == "EdDSA" else "EC")
     header = {"alg": alg, "kid": str(url), "typ": STATEMENT_TYP}
-    jws = jose_jws.serialize_compact(header, payload, jose_key, registry=_REGISTRY)
+    jws = sign_compact(header, payload, key, registry=_REGISTRY)
     if len(jws) > MAX_JWS_BYTES:
         raise MalformedStatementError(
             f"statement is {len(jws)} bytes, over the limit of {MAX_JWS_BYTES}"
         )
     return jws
-
-
-def _show(value: object) -> str:
-    """``repr`` of an untrusted value, cut short for an error message."""
-    text = repr(value)
-    return text if len(text) <= 120 else text[:117] + "..."

@@ -42,7 +42,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, Generic, TypeVar
 
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa, x25519
@@ -102,6 +102,8 @@ _EC_CRV: Final[Mapping[str, str]] = {
 }
 """cryptography's curve names → JWK ``crv``."""
 
+H = TypeVar("H")
+
 PrivateKey = ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey | SigningKey
 """Keys ``sign_compact`` signs with."""
 
@@ -128,11 +130,13 @@ class JoseErrors:
 
 
 @dataclass(frozen=True, slots=True)
-class CompactJws:
+class CompactJws(Generic[H]):
     """A compact JWS split and decoded; nothing verified."""
 
     header: dict[str, Any]
-    """The protected header, as decoded (the caller's policy checked it)."""
+    """The protected header, as decoded."""
+    checked: H
+    """What the caller's header policy returned for it."""
     payload: bytes
     """The payload bytes, exactly as signed."""
     signature: bytes
@@ -153,10 +157,10 @@ def parse_compact(
     *,
     errors: JoseErrors,
     max_bytes: int,
-    header_policy: Callable[[dict[str, Any]], None],
+    header_policy: Callable[[dict[str, Any]], H],
     max_header_bytes: int | None = None,
     what: str = "token",
-) -> CompactJws:
+) -> CompactJws[H]:
     """Split a compact JWS strictly; run the caller's header policy first.
 
     Args:
@@ -164,13 +168,14 @@ def parse_compact(
         errors: The caller's error classes.
         max_bytes: Largest token accepted, in characters.
         header_policy: Checks the decoded header (allowed members, ``typ``,
-            ``kid``, ``alg`` with ``check_alg_allowed``) and raises the
-            caller's errors; it runs before the payload is decoded.
+            ``kid``, ``alg`` with ``check_alg_allowed``), raising the caller's
+            errors, and returns what the caller wants of it (``checked``).
+            It runs before the payload is decoded.
         max_header_bytes: Largest decoded header accepted, if capped.
         what: What the token is, for messages ("statement", "token").
 
     Returns:
-        The header, payload and signature.
+        The header, what the policy made of it, the payload and the signature.
 
     Raises:
         errors.malformed: see ``JoseErrors.malformed``.
@@ -195,12 +200,14 @@ def parse_compact(
             f"header is {len(header_bytes)} bytes, over the limit of {max_header_bytes}"
         )
     header = header_object(header_bytes, errors)
-    header_policy(header)
+    checked = header_policy(header)
     payload = _segment("payload", payload_b64, errors)
     if not signature_b64:
         raise errors.unsigned("the signature is empty")
     signature = _segment("signature", signature_b64, errors)
-    return CompactJws(header=header, payload=payload, signature=signature)
+    return CompactJws(
+        header=header, checked=checked, payload=payload, signature=signature
+    )
 
 
 def _segment(name: str, text: str, errors: JoseErrors) -> bytes:
@@ -399,7 +406,7 @@ def _jose_public_key(key: object) -> jose_jwk.Key:
 
 def verify_compact(
     token: str,
-    parsed: CompactJws,
+    parsed: CompactJws[Any],
     key: object,
     *,
     registry: JWSRegistry,

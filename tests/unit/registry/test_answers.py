@@ -8,13 +8,8 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from nacl.signing import SigningKey
 
-from registry.answers import (
-    ANSWER_TYP,
-    AnswerSignatureError,
-    query_sha256,
-    sign_answer,
-    verify_answer,
-)
+from registry.answers import ANSWER_TYP, query_sha256, sign_answer, verify_answer
+from registry.errors import AnswerSignatureError
 from registry.identity import RegistryIdentity
 from resolver.multibase import b64url_encode
 

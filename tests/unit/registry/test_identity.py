@@ -7,7 +7,8 @@ import string
 
 import pytest
 
-from registry.identity import KeyFileError, create_key_file, load_key_file
+from registry.errors import KeyFileError
+from registry.identity import create_key_file, load_key_file
 
 B64URL = string.ascii_uppercase + string.ascii_lowercase + string.digits + "-_"
 
