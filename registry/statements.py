@@ -45,7 +45,6 @@ a JWS string is not a unique name for a statement: use its ``jti``.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
@@ -62,7 +61,7 @@ from registry.errors import (
 )
 from registry.models import STATEMENT_TYP, StatementClaims
 from resolver.did import DIDURL, parse_did_url
-from resolver.document import VERIFICATION_RELATIONSHIPS, method_definitions
+from resolver.document import VERIFICATION_RELATIONSHIPS
 from resolver.errors import ResolutionError
 from resolver.jose import (
     ALGORITHMS,
@@ -71,7 +70,9 @@ from resolver.jose import (
     PrivateKey,
     check_alg_allowed,
     check_key,
+    find_method,
     header_object,
+    method_key,
     parse_compact,
     restricted_registry,
     sign_compact,
@@ -81,8 +82,6 @@ from resolver.jose import (
 from resolver.jose import (
     show as _show,
 )
-from resolver.jwk import validate_public_jwk
-from resolver.keys import CryptographyPublicKey, decode_multikey
 
 __all__ = [
     "ALGORITHMS",
@@ -103,9 +102,6 @@ DEFAULT_RELATIONSHIPS: Final = ("assertionMethod", "capabilityInvocation")
 """The verification relationships a statement key must be referenced from."""
 
 _HEADER_MEMBERS: Final = frozenset({"alg", "kid", "typ"})
-
-_JWK_TYPES: Final = frozenset({"JsonWebKey2020", "JsonWebKey"})
-_MULTIBASE_TYPES: Final = frozenset({"Multikey", "Ed25519VerificationKey2020"})
 
 
 _ERRORS: Final = JoseErrors(
@@ -212,93 +208,7 @@ def _kid(text: str) -> DIDURL:
     return url
 
 
-# -- the key -------------------------------------------------------------------
-
-
-def _find_method(
-    document: Mapping[str, Any], kid: DIDURL, relationships: Collection[str]
-) -> dict[str, Any]:
-    """Find the method ``kid`` names and check it may sign statements.
-
-    Raises:
-        UnknownKeyError: see ``verify_statement``.
-    """
-    did, wanted = kid.did, str(kid)
-    doc_id = document.get("id")
-    if doc_id != did:
-        raise UnknownKeyError(f"document is for {_show(doc_id)}, not the kid's {did}")
-    try:
-        definitions, referenced_from = method_definitions(document, wanted)
-    except ValueError as err:
-        raise UnknownKeyError(str(err)) from None
-    if not definitions:
-        raise UnknownKeyError(f"kid {wanted} is not a verification method of {did}")
-    if len(definitions) > 1:
-        raise UnknownKeyError(
-            f"kid {wanted} names {len(definitions)} verification methods"
-        )
-    allowed = " or ".join(relationships)
-    if not any(name in relationships for name in referenced_from):
-        where = ", ".join(referenced_from) or "no verification relationship"
-        raise UnknownKeyError(f"key {wanted} is only in {where}, not in {allowed}")
-    vm = dict(definitions[0])
-    controller = vm.get("controller")
-    if controller != did:
-        raise UnknownKeyError(
-            f"key {wanted} is controlled by {_show(controller)}, not {did}"
-        )
-    return vm
-
-
-@functools.lru_cache(maxsize=4096)
-def _multibase_key(vm_type: str, value: str) -> CryptographyPublicKey:
-    """Decode and check a Multikey once: the same authority signs many statements.
-
-    Raises:
-        UnknownKeyError: not a key that can sign statements.
-        ResolutionError: the multibase value is not a valid key.
-    """
-    key = decode_multikey(value)
-    if vm_type == "Ed25519VerificationKey2020" and key.key_type != "ed25519-pub":
-        raise UnknownKeyError(
-            f"an Ed25519VerificationKey2020 holds a {key.key_type} key"
-        )
-    if key.jwk is None:
-        raise UnknownKeyError(f"{key.key_type} keys cannot sign statements")
-    return key.to_cryptography()
-
-
-def _method_key(
-    vm: Mapping[str, Any],
-) -> tuple[CryptographyPublicKey, Mapping[str, Any] | None]:
-    """Load the public key of a verification method, and its JWK if it has one.
-
-    Raises:
-        UnknownKeyError: unsupported type, missing or double key material, or
-            key material that is not a valid key.
-    """
-    vm_type = vm.get("type")
-    if not isinstance(vm_type, str):
-        raise UnknownKeyError("verification method has no string type")
-    material = [name for name in ("publicKeyJwk", "publicKeyMultibase") if name in vm]
-    if len(material) != 1:
-        raise UnknownKeyError(
-            f"verification method has {len(material)} public keys, expected 1"
-        )
-    try:
-        if vm_type in _JWK_TYPES and material == ["publicKeyJwk"]:
-            jwk = vm["publicKeyJwk"]
-            return validate_public_jwk(jwk).key, jwk
-        if vm_type in _MULTIBASE_TYPES and material == ["publicKeyMultibase"]:
-            value = vm["publicKeyMultibase"]
-            if not isinstance(value, str):
-                raise UnknownKeyError("publicKeyMultibase is not a string")
-            return _multibase_key(vm_type, value), None
-    except ResolutionError as err:
-        raise UnknownKeyError(f"verification method key is invalid: {err}") from None
-    raise UnknownKeyError(
-        f"verification method type {_show(vm_type)} with {material[0]} is not supported"
-    )
+# -- joserfc --------------------------------------------------------------------
 
 
 _REGISTRY: Final = restricted_registry(
@@ -363,8 +273,8 @@ def verify_statement(
     header = parsed.checked
     if not isinstance(did_document, Mapping):
         raise UnknownKeyError("the did document is not a json object")
-    vm = _find_method(did_document, header.kid, allowed)
-    key, jwk = _method_key(vm)
+    vm = find_method(did_document, header.kid, allowed, UnknownKeyError)
+    key, jwk = method_key(vm, UnknownKeyError)
     check_key(header.alg, key, _ERRORS, jwk)
     verify_compact(
         jws, parsed, key, registry=_REGISTRY, errors=_ERRORS, signer=f"key {header.kid}"

@@ -19,6 +19,24 @@ This module holds what they share; each caller passes its own header policy
   policy *before* the payload is decoded (so ``alg: none`` is reported as such
   whatever follows), a non-empty payload (no detached content) and a
   non-empty signature.
+- ``find_method`` and ``method_key``: the verification method a ``kid`` names
+  (W3C DID Core 1.0 §5.2-§5.3: defined once, referenced from an allowed
+  relationship, controlled by the DID) and its key:
+
+  ===============================  =======================  ==================
+  ``type``                         key material             keys
+  ===============================  =======================  ==================
+  ``Multikey``                     ``publicKeyMultibase``   Ed25519, P-256,
+                                                            P-384, P-521,
+                                                            secp256k1, RSA
+  ``Ed25519VerificationKey2020``   ``publicKeyMultibase``   Ed25519 only
+  ``JsonWebKey``,                  ``publicKeyJwk``         OKP Ed25519, EC
+  ``JsonWebKey2020``                                        P-256/P-384/P-521/
+                                                            secp256k1, RSA
+  ===============================  =======================  ==================
+
+  X25519 keys cannot sign and are refused; BLS12-381 keys and older types
+  (``Ed25519VerificationKey2018`` with ``publicKeyBase58``) are not supported.
 - ``check_key``: the header's ``alg`` must be the one algorithm of the key's
   curve, and a JWK that names its ``use``, ``key_ops`` or ``alg`` binds them
   (RFC 7517 §4.2-§4.4).
@@ -40,6 +58,7 @@ expiry) is the caller's. ECDSA signatures are malleable (``(r, s)`` and
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, Generic, TypeVar
@@ -55,19 +74,30 @@ from joserfc.registry import HeaderParameter, HeaderRegistryDict
 from nacl.signing import SigningKey
 
 from resolver import strictjson
+from resolver.did import DIDURL
+from resolver.document import method_definitions
+from resolver.errors import ResolutionError
+from resolver.jwk import validate_public_jwk
+from resolver.keys import decode_multikey
 from resolver.multibase import b64url_decode
 
 __all__ = [
     "ALGORITHMS",
+    "JWK_METHOD_TYPES",
+    "MULTIBASE_METHOD_TYPES",
     "SIGNATURE_BYTES",
     "CompactJws",
     "JoseErrors",
     "PrivateKey",
+    "SigningPublicKey",
     "alg_for_key",
     "check_alg_allowed",
+    "check_jwk_use",
     "check_key",
+    "find_method",
     "header_object",
     "key_curve",
+    "method_key",
     "parse_compact",
     "restricted_registry",
     "show",
@@ -103,6 +133,17 @@ _EC_CRV: Final[Mapping[str, str]] = {
 """cryptography's curve names → JWK ``crv``."""
 
 H = TypeVar("H")
+
+SigningPublicKey = (
+    ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey | rsa.RSAPublicKey
+)
+"""The ``cryptography`` public key types ``method_key`` returns: keys that can
+verify a signature (X25519 keys cannot)."""
+
+JWK_METHOD_TYPES: Final = frozenset({"JsonWebKey", "JsonWebKey2020"})
+"""Verification method types whose key is a ``publicKeyJwk``."""
+MULTIBASE_METHOD_TYPES: Final = frozenset({"Multikey", "Ed25519VerificationKey2020"})
+"""Verification method types whose key is a ``publicKeyMultibase``."""
 
 PrivateKey = ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey | SigningKey
 """Keys ``sign_compact`` signs with."""
@@ -290,18 +331,27 @@ def check_key(
             JWK's ``alg`` (RFC 7517 §4.4).
     """
     if jwk is not None:
-        use = jwk.get("use")
-        if use is not None and use != "sig":
-            raise errors.key_use(f"key has use {show(use)}, not 'sig'")
-        ops = jwk.get("key_ops")
-        if ops is not None and "verify" not in ops:
-            raise errors.key_use("key_ops of the key do not include 'verify'")
+        check_jwk_use(jwk, errors.key_use)
     crv = key_curve(key)
     if ALGORITHMS[alg] != crv:
         raise errors.mismatch(f"alg {alg} is for {ALGORITHMS[alg]} keys, not {crv}")
     key_alg = None if jwk is None else jwk.get("alg")
     if key_alg is not None and key_alg != alg:
         raise errors.mismatch(f"key is for alg {show(key_alg)}, not {alg}")
+
+
+def check_jwk_use(jwk: Mapping[str, Any], error: type[Exception]) -> None:
+    """RFC 7517 §4.2-§4.3: a JWK that names its use or operations binds them.
+
+    Raises:
+        error: ``use`` is not ``sig``, or ``key_ops`` lack ``verify``.
+    """
+    use = jwk.get("use")
+    if use is not None and use != "sig":
+        raise error(f"key has use {show(use)}, not 'sig'")
+    ops = jwk.get("key_ops")
+    if ops is not None and "verify" not in ops:
+        raise error("key_ops of the key do not include 'verify'")
 
 
 def alg_for_key(key: object) -> str | None:
@@ -330,6 +380,139 @@ def signing_key(
     if alg is None:
         raise error(f"no jose alg for {key_curve(private_key)} keys")
     return private_key, alg
+
+
+# -- the key of a verification method ---------------------------------------------
+
+
+def find_method(
+    document: object,
+    kid: DIDURL,
+    relationships: Collection[str],
+    error: type[Exception],
+) -> dict[str, Any]:
+    """Find the verification method ``kid`` names and check it may sign.
+
+    Checks, in order: (1) the document is a JSON object and the one of
+    ``kid``'s DID; (2) exactly one method with that id is defined, in
+    ``verificationMethod`` or embedded in a relationship (ids absolute or
+    ``#fragment``, W3C DID Core 1.0 §5.2); (3) it is referenced from one of
+    ``relationships`` (§5.3); (4) its ``controller`` is the document's DID.
+
+    Args:
+        document: The resolved DID document of ``kid.did``.
+        kid: The absolute DID URL of the method (``<did>#<fragment>``).
+        relationships: The verification relationships that may hold it.
+        error: The caller's exception class.
+
+    Returns:
+        A shallow copy of the method with its ``id`` made absolute.
+
+    Raises:
+        error: any check fails; the message says which (and, for (3), where
+            the method is referenced instead).
+    """
+    did, wanted = kid.did, str(kid)
+    if not isinstance(document, Mapping):
+        raise error("the did document is not a json object")
+    doc_id = document.get("id")
+    if doc_id != did:
+        raise error(f"document is for {show(doc_id)}, not for {did}")
+    try:
+        definitions, referenced_from = method_definitions(document, wanted)
+    except ValueError as err:
+        raise error(str(err)) from None
+    if not definitions:
+        raise error(f"{wanted} is not a verification method of {did}")
+    if len(definitions) > 1:
+        raise error(f"{wanted} names {len(definitions)} verification methods")
+    if not any(name in relationships for name in referenced_from):
+        where = ", ".join(referenced_from) or "no verification relationship"
+        allowed = " or ".join(relationships)
+        raise error(f"key {wanted} is only in {where}, not in {allowed}")
+    vm = dict(definitions[0])
+    controller = vm.get("controller")
+    if controller != did:
+        raise error(f"key {wanted} is controlled by {show(controller)}, not by {did}")
+    vm["id"] = wanted
+    return vm
+
+
+def method_key(
+    vm: object, error: type[Exception]
+) -> tuple[SigningPublicKey, Mapping[str, Any] | None]:
+    """Load the public key of a verification method (types: see the table).
+
+    ``publicKeyJwk`` is checked by ``resolver.jwk.validate_public_jwk`` and
+    ``publicKeyMultibase`` by ``resolver.keys.decode_multikey`` (points on
+    their curves, no private members). The JWK's ``use``, ``key_ops`` and
+    ``alg`` are left to ``check_key``.
+
+    Returns:
+        The key, and the method's ``publicKeyJwk`` when it has one.
+
+    Raises:
+        error: the method is not an object; its type is missing or not
+            supported; it holds no key material, both kinds, or the kind its
+            type does not use; the key is invalid, cannot sign (X25519) or has
+            no ``cryptography`` form (BLS12-381).
+    """
+    if not isinstance(vm, Mapping):
+        raise error("the verification method is not a json object")
+    vm_type = vm.get("type")
+    if not isinstance(vm_type, str):
+        raise error("the verification method has no string type")
+    material = [name for name in ("publicKeyJwk", "publicKeyMultibase") if name in vm]
+    if len(material) != 1:
+        raise error(f"verification method has {len(material)} public keys, expected 1")
+    jwk: Mapping[str, Any] | None = None
+    key: object
+    try:
+        if vm_type in JWK_METHOD_TYPES and material == ["publicKeyJwk"]:
+            jwk = vm["publicKeyJwk"]
+            key = validate_public_jwk(jwk).key
+        elif vm_type in MULTIBASE_METHOD_TYPES and material == ["publicKeyMultibase"]:
+            value = vm["publicKeyMultibase"]
+            if not isinstance(value, str):
+                raise error("publicKeyMultibase is not a string")
+            key = _multibase_key(vm_type, value)
+        else:
+            raise error(
+                f"verification method type {show(vm_type)} with {material[0]} "
+                "is not supported"
+            )
+    except _MultikeyTypeError as err:
+        raise error(str(err)) from None
+    except ResolutionError as err:
+        raise error(f"verification method key is invalid: {err}") from None
+    if isinstance(key, x25519.X25519PublicKey):
+        raise error("verification method holds an x25519 key, which cannot sign")
+    if not isinstance(
+        key, ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey | rsa.RSAPublicKey
+    ):  # pragma: no cover - the decoders above return no other type
+        raise error(f"verification method holds a {type(key).__name__}")
+    return key, jwk
+
+
+class _MultikeyTypeError(Exception):
+    """A Multikey value of a type its method type does not allow."""
+
+
+@functools.lru_cache(maxsize=4096)
+def _multibase_key(vm_type: str, value: str) -> object:
+    """Decode and check a Multikey once: the same issuer signs many tokens.
+
+    Raises:
+        _MultikeyTypeError: an ``Ed25519VerificationKey2020`` with another key.
+        ResolutionError: not a valid Multikey value, or a type without a
+            ``cryptography`` form.
+    """
+    key = decode_multikey(value)
+    if vm_type == "Ed25519VerificationKey2020" and key.key_type != "ed25519-pub":
+        raise _MultikeyTypeError(
+            f"an Ed25519VerificationKey2020 holds a {key.key_type} key"
+        )
+    return key.to_cryptography()
 
 
 # -- joserfc ----------------------------------------------------------------------

@@ -68,25 +68,24 @@ from datetime import UTC, datetime
 from typing import Any, Final, Literal
 
 import rfc8785
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.ed25519 import (
-    Ed25519PrivateKey,
-    Ed25519PublicKey,
-)
-from joserfc import errors as jose_errors
-from joserfc import jwk as jose_jwk
-from joserfc import jws as jose_jws
-from joserfc.jwa import JWSAlgModel
-from joserfc.jws import JWSRegistry
-from joserfc.registry import HeaderParameter, HeaderRegistryDict
-from nacl.signing import SigningKey
 
-from registry.statements import ALGORITHMS
 from resolver import strictjson
 from resolver.did import DID, DIDURL, parse_did_url
 from resolver.errors import ResolutionError
-from resolver.multibase import b64url_decode
+from resolver.jose import (
+    ALGORITHMS,
+    CompactJws,
+    JoseErrors,
+    PrivateKey,
+    check_alg_allowed,
+    check_key,
+    parse_compact,
+    restricted_registry,
+    sign_compact,
+    signing_key,
+    verify_compact,
+)
+from resolver.jose import show as _show
 from resolver.timefmt import TimeSyntaxError, format_time, parse_time
 from verifier.errors import (
     InvalidSignatureError,
@@ -95,7 +94,7 @@ from verifier.errors import (
     ProofError,
     UnsupportedCryptosuiteError,
 )
-from verifier.keys import SigningPublicKey, key_curve, public_key_of
+from verifier.keys import public_key_of
 
 __all__ = [
     "ALGORITHMS",
@@ -142,13 +141,18 @@ input (RFC 7797) and ``zip`` belongs to JWE."""
 
 _STRING_HEADER_MEMBERS: Final = ("alg", "kid", "typ", "cty", "iss")
 
-# Raw signature length per alg: Ed25519 (RFC 8032 §5.1.6), ECDSA R || S
-# (RFC 7518 §3.4), each half the size of the curve order.
-_SIGNATURE_BYTES: Final = {"EdDSA": 64, "ES256": 64, "ES256K": 64, "ES384": 96}
-_CRV_ALG: Final = {crv: alg for alg, crv in ALGORITHMS.items()}
-
 # RFC 7519 §2 NumericDate, bounded to what ``datetime`` represents (9999-12-31).
 _MAX_NUMERIC_DATE: Final = 253_402_300_799
+
+_ERRORS: Final = JoseErrors(
+    malformed=MalformedCredentialError,
+    algorithm=UnsupportedCryptosuiteError,
+    unsigned=ProofError,
+    mismatch=ProofError,
+    key_use=KeyBindingError,
+    signature=InvalidSignatureError,
+)
+
 
 # -- values --------------------------------------------------------------------
 
@@ -197,6 +201,7 @@ class JoseCredential:
 
 @dataclass(frozen=True, slots=True)
 class _Token:
+    compact: CompactJws[None]
     header: dict[str, Any]
     alg: str
     kid: str
@@ -288,22 +293,16 @@ def verify(token: str, *, verification_method: Mapping[str, Any]) -> JoseCredent
     """
     parsed = _parse(token)
     key = public_key_of(verification_method)
-    _check_alg(parsed.alg, key, verification_method)
-    expected = _SIGNATURE_BYTES[parsed.alg]
-    if len(parsed.signature) != expected:
-        raise InvalidSignatureError(
-            f"signature is {len(parsed.signature)} bytes, "
-            f"expected {expected} for {parsed.alg}"
-        )
-    try:
-        jose_jws.deserialize_compact(token, _jose_public_key(key), registry=_REGISTRY)
-    except jose_errors.BadSignatureError:
-        raise InvalidSignatureError(
-            "signature does not verify with the issuer's key"
-        ) from None
-    except (jose_errors.JoseError, ValueError) as err:
-        # Not reachable for a token _parse accepted; kept so nothing escapes.
-        raise InvalidSignatureError(f"jws refused by joserfc: {err}") from None
+    jwk = verification_method.get("publicKeyJwk")
+    check_key(parsed.alg, key, _ERRORS, jwk if isinstance(jwk, Mapping) else None)
+    verify_compact(
+        token,
+        parsed.compact,
+        key,
+        registry=_REGISTRY,
+        errors=_ERRORS,
+        signer="the issuer's key",
+    )
     claims = _json_object("payload", parsed.payload)
     reading = _read(parsed, claims)
     kid = str(reading.kid)
@@ -328,10 +327,6 @@ def verify(token: str, *, verification_method: Mapping[str, Any]) -> JoseCredent
         iat=reading.iat,
         claims=claims,
     )
-
-
-PrivateKey = Ed25519PrivateKey | ec.EllipticCurvePrivateKey | SigningKey
-"""Keys ``sign`` signs with."""
 
 
 def sign(
@@ -369,16 +364,7 @@ def sign(
         KeyBindingError: ``kid`` is not ``<did>#<fragment>`` of the issuer.
         UnsupportedCryptosuiteError: the key is of another type or curve.
     """
-    if isinstance(private_key, SigningKey):
-        private_key = Ed25519PrivateKey.from_private_bytes(bytes(private_key))
-    if not isinstance(private_key, Ed25519PrivateKey | ec.EllipticCurvePrivateKey):
-        raise UnsupportedCryptosuiteError(
-            f"cannot sign with a {type(private_key).__name__}"
-        )
-    crv = key_curve(private_key)
-    alg = _CRV_ALG.get(crv)
-    if alg is None:
-        raise UnsupportedCryptosuiteError(f"no jose alg for {crv} keys")
+    key, alg = signing_key(private_key, UnsupportedCryptosuiteError)
     if not isinstance(credential, Mapping):
         raise MalformedCredentialError("the credential is not a json object")
     vc = dict(credential)
@@ -400,14 +386,8 @@ def sign(
         payload = rfc8785.dumps(claims)
     except rfc8785.CanonicalizationError as err:
         raise MalformedCredentialError(f"credential is not json: {err}") from None
-    pem = private_key.private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
-    jose_key = jose_jwk.import_key(pem, "OKP" if alg == "EdDSA" else "EC")
     header = {"alg": alg, "kid": str(url), "typ": typ}
-    token = jose_jws.serialize_compact(header, payload, jose_key, registry=_REGISTRY)
+    token = sign_compact(header, payload, key, registry=_REGISTRY)
     peek(token)  # the token must be one this module accepts (size, form, kid)
     return token
 
@@ -417,70 +397,50 @@ def sign(
 
 def _parse(token: object) -> _Token:
     """Split and check the token and its header; the payload stays bytes."""
-    if not isinstance(token, str):
-        raise MalformedCredentialError("a jwt credential must be a string")
-    if len(token) > MAX_TOKEN_BYTES:
-        raise MalformedCredentialError(
-            f"token is {len(token)} bytes, over the limit of {MAX_TOKEN_BYTES}"
-        )
-    parts = token.split(".")
-    if len(parts) != 3:
-        raise MalformedCredentialError(
-            f"a compact jws has 3 dot-separated parts, not {len(parts)}"
-        )
-    header_b64, payload_b64, signature_b64 = parts
-    # The header first, so that "alg none" is reported as such whatever (or
-    # however little) follows it.
-    header_bytes = _segment("header", header_b64)
-    if len(header_bytes) > MAX_HEADER_BYTES:
-        raise MalformedCredentialError(
-            f"header is {len(header_bytes)} bytes, over the limit of {MAX_HEADER_BYTES}"
-        )
-    header = _json_object("header", header_bytes)
+    # The header first (parse_compact runs _check_header before the payload),
+    # so that "alg none" is reported as such whatever (or however little)
+    # follows it.
+    compact = parse_compact(
+        token,
+        errors=_ERRORS,
+        max_bytes=MAX_TOKEN_BYTES,
+        max_header_bytes=MAX_HEADER_BYTES,
+        header_policy=_check_header,
+        what="jwt credential",
+    )
+    header = compact.header
+    return _Token(
+        compact=compact,
+        header=header,
+        alg=header["alg"],
+        kid=header["kid"],
+        typ=header.get("typ"),
+        cty=header.get("cty"),
+        payload=compact.payload,
+        signature=compact.signature,
+    )
+
+
+def _check_header(header: dict[str, Any]) -> None:
+    """The VC-JOSE header policy of the module docstring."""
+    _check_tree("header", header)
     for name in _STRING_HEADER_MEMBERS:
         if name in header and not isinstance(header[name], str):
             raise MalformedCredentialError(f"header member {name!r} is not a string")
     alg = header.get("alg")
     if alg is None:
         raise MalformedCredentialError("header has no 'alg'")
-    if alg not in ALGORITHMS:
-        raise UnsupportedCryptosuiteError(
-            f"alg {_show(alg)} is not allowed; use one of {', '.join(ALGORITHMS)}"
-        )
+    check_alg_allowed(alg, _ERRORS)
     forbidden = sorted(FORBIDDEN_HEADER_MEMBERS.intersection(header))
     if forbidden:
         raise ProofError(
             f"header member {_show(forbidden[0])} is not allowed: the key comes "
             "from the issuer's did document, and no extension is understood"
         )
-    kid = header.get("kid")
-    if kid is None:
+    if header.get("kid") is None:
         raise MalformedCredentialError(
             "header has no 'kid': a did issuer's key must be named by a did url"
         )
-    payload = _segment("payload", payload_b64)
-    if not signature_b64:
-        raise ProofError("the signature is empty")
-    signature = _segment("signature", signature_b64)
-    return _Token(
-        header=header,
-        alg=alg,
-        kid=kid,
-        typ=header.get("typ"),
-        cty=header.get("cty"),
-        payload=payload,
-        signature=signature,
-    )
-
-
-def _segment(name: str, text: str) -> bytes:
-    if not text:
-        # An empty payload would be RFC 7515 Appendix F's detached content.
-        raise MalformedCredentialError(f"the {name} is empty")
-    try:
-        return b64url_decode(text)
-    except ValueError as err:
-        raise MalformedCredentialError(f"the {name} is not base64url: {err}") from None
 
 
 def _media_type(value: str) -> str:
@@ -815,66 +775,14 @@ def _check_string(name: str, text: str) -> None:
         ) from None
 
 
-# -- keys and joserfc ------------------------------------------------------------------
+# -- joserfc ---------------------------------------------------------------------------
 
-
-def _check_alg(alg: str, key: SigningPublicKey, vm: Mapping[str, Any]) -> None:
-    """The header's alg must be the one alg of this key's curve (RFC 8725 §3.1)."""
-    crv = key_curve(key)
-    if ALGORITHMS[alg] != crv:
-        raise ProofError(f"alg {alg} is for {ALGORITHMS[alg]} keys, not {crv}")
-    jwk = vm.get("publicKeyJwk")
-    key_alg = jwk.get("alg") if isinstance(jwk, Mapping) else None
-    if key_alg is not None and key_alg != alg:
-        raise ProofError(f"key is for alg {_show(key_alg)}, not {alg}")
-
-
-def _jose_public_key(key: SigningPublicKey) -> jose_jwk.Key:
-    pem = key.public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-    )
-    return jose_jwk.import_key(
-        pem, "OKP" if isinstance(key, Ed25519PublicKey) else "EC"
-    )
-
-
-def _strict_str(value: Any) -> None:
-    if not isinstance(value, str):
-        raise ValueError("must be a str")
-
-
-class _CredentialRegistry(JWSRegistry):
-    """joserfc's registry narrowed to VC-JWTs: four algs, no key-bearing members."""
-
-    # Defence in depth: _parse already refused FORBIDDEN_HEADER_MEMBERS and
-    # checked these types; other members pass (strict_check_header=False).
-    default_header_registry: HeaderRegistryDict = {  # noqa: RUF012 - joserfc's API
-        name: HeaderParameter(name, _strict_str, required=name in ("alg", "kid"))
-        for name in _STRING_HEADER_MEMBERS
-    }
-    max_header_length = MAX_HEADER_BYTES
-    max_payload_length = MAX_TOKEN_BYTES
-    max_signature_length = MAX_TOKEN_BYTES
-
-    def get_alg(self, name: str) -> JWSAlgModel:
-        """Return the algorithm model for an allowed ``alg``.
-
-        Overridden so that ``EdDSA`` (restricted to Ed25519 by ``_check_alg``)
-        raises no RFC 9864 ``SecurityWarning``, and so that no other algorithm
-        is ever returned, whatever joserfc has registered.
-
-        Raises:
-            joserfc.errors.UnsupportedAlgorithmError: ``name`` is not allowed.
-        """
-        if name not in ALGORITHMS:
-            raise jose_errors.UnsupportedAlgorithmError(f"alg {name!r} not allowed")
-        return self.algorithms[name]
-
-
-_REGISTRY: Final = _CredentialRegistry(strict_check_header=False)
-
-
-def _show(value: object) -> str:
-    """``repr`` of an untrusted value, cut short for an error message."""
-    text = repr(value)
-    return text if len(text) <= 120 else text[:117] + "..."
+# Defence in depth: _check_header already refused FORBIDDEN_HEADER_MEMBERS and
+# checked these types; other members pass (not strict).
+_REGISTRY: Final = restricted_registry(
+    members=_STRING_HEADER_MEMBERS,
+    required=("alg", "kid"),
+    strict=False,
+    max_header=MAX_HEADER_BYTES,
+    max_payload=MAX_TOKEN_BYTES,
+)

@@ -10,29 +10,15 @@ questions before it checks a signature:
    credentials, VC Data Model 2.0 §4.12 and VC-JOSE-COSE §4.3), and controlled
    by the issuer itself? A method defined twice, a key listed only under
    ``keyAgreement`` or a method whose ``controller`` is another DID is refused.
-2. ``public_key_of``: what public key does the method hold? Supported method
-   types (W3C Controlled Identifiers 1.0 §2.2, the 2020 suites):
+2. ``public_key_of``: what public key does the method hold, and may it sign
+   (a JWK's ``use``/``key_ops``)? The supported method types are those of
+   ``resolver.jose`` (``Multikey``, ``Ed25519VerificationKey2020``,
+   ``JsonWebKey``, ``JsonWebKey2020``).
 
-   ===============================  =======================  ==================
-   ``type``                         key material             keys
-   ===============================  =======================  ==================
-   ``Multikey``                     ``publicKeyMultibase``   Ed25519, P-256,
-                                                             P-384, P-521,
-                                                             secp256k1, RSA
-   ``Ed25519VerificationKey2020``   ``publicKeyMultibase``   Ed25519 only
-   ``JsonWebKey``,                  ``publicKeyJwk``         OKP Ed25519, EC
-   ``JsonWebKey2020``                                        P-256/P-384/P-521/
-                                                             secp256k1, RSA
-   ===============================  =======================  ==================
-
-   Key material is decoded and checked by ``resolver.keys.decode_multikey``
-   and ``resolver.jwk.validate_public_jwk`` (points on their curves, no private
-   members). X25519 keys cannot sign and are refused; BLS12-381 keys, and
-   older types such as ``Ed25519VerificationKey2018`` with
-   ``publicKeyBase58``, are not supported.
-
-``key_curve`` names a key's curve the way JWK ``crv`` does, so that each suite
-can check its algorithm against the key (RFC 8725 §3.1).
+Both are ``resolver.jose.find_method`` and ``method_key``, shared with the
+registry's statements; this module adds the key id parsing, the issuer check
+and the verifier's error, ``KeyBindingError``. ``key_curve`` and the method
+type sets are ``resolver.jose``'s, re-exported.
 
 This module is pure: it does not resolve DIDs (the caller passes the resolved
 document), verify signatures, or decide which algorithm a suite accepts.
@@ -41,15 +27,20 @@ document), verify signatures, or decide which algorithm a suite accepts.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Final
-
-from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa, x25519
+from typing import Any
 
 from resolver.did import DIDURL, parse_did_url
-from resolver.document import VERIFICATION_RELATIONSHIPS, method_definitions
+from resolver.document import VERIFICATION_RELATIONSHIPS
 from resolver.errors import ResolutionError
-from resolver.jwk import validate_public_jwk
-from resolver.keys import decode_multikey
+from resolver.jose import (
+    JWK_METHOD_TYPES,
+    MULTIBASE_METHOD_TYPES,
+    SigningPublicKey,
+    check_jwk_use,
+    find_method,
+    key_curve,
+    method_key,
+)
 from verifier.errors import KeyBindingError
 
 __all__ = [
@@ -61,25 +52,6 @@ __all__ = [
     "parse_key_id",
     "public_key_of",
 ]
-
-SigningPublicKey = (
-    ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey | rsa.RSAPublicKey
-)
-"""The ``cryptography`` public key types ``public_key_of`` returns: keys that
-can verify a signature (X25519 keys cannot)."""
-
-JWK_METHOD_TYPES: Final = frozenset({"JsonWebKey", "JsonWebKey2020"})
-"""Verification method types whose key is a ``publicKeyJwk``."""
-MULTIBASE_METHOD_TYPES: Final = frozenset({"Multikey", "Ed25519VerificationKey2020"})
-"""Verification method types whose key is a ``publicKeyMultibase``."""
-
-_EC_CRV: Final[Mapping[str, str]] = {
-    "secp256r1": "P-256",
-    "secp384r1": "P-384",
-    "secp521r1": "P-521",
-    "secp256k1": "secp256k1",
-}
-"""cryptography's curve names → JWK ``crv``."""
 
 
 def parse_key_id(text: object) -> DIDURL:
@@ -141,33 +113,9 @@ def find_verification_method(
     url = kid if isinstance(kid, DIDURL) else parse_key_id(kid)
     if url.path or url.query is not None or not url.fragment:
         raise KeyBindingError(f"key id {url} must be a did and a #fragment")
-    did, wanted = url.did, str(url)
-    if issuer is not None and issuer != did:
-        raise KeyBindingError(f"key {wanted} is a key of {did}, not of the issuer")
-    if not isinstance(did_document, Mapping):
-        raise KeyBindingError("the did document is not a json object")
-    doc_id = did_document.get("id")
-    if doc_id != did:
-        raise KeyBindingError(f"document is for {_show(doc_id)}, not for {did}")
-    try:
-        definitions, referenced_from = method_definitions(did_document, wanted)
-    except ValueError as err:
-        raise KeyBindingError(str(err)) from None
-    if not definitions:
-        raise KeyBindingError(f"{wanted} is not a verification method of {did}")
-    if len(definitions) > 1:
-        raise KeyBindingError(f"{wanted} names {len(definitions)} verification methods")
-    if purpose not in referenced_from:
-        where = ", ".join(referenced_from) or "no verification relationship"
-        raise KeyBindingError(f"key {wanted} is only in {where}, not in {purpose}")
-    vm = dict(definitions[0])
-    controller = vm.get("controller")
-    if controller != did:
-        raise KeyBindingError(
-            f"key {wanted} is controlled by {_show(controller)}, not by {did}"
-        )
-    vm["id"] = wanted
-    return vm
+    if issuer is not None and issuer != url.did:
+        raise KeyBindingError(f"key {url} is a key of {url.did}, not of the issuer")
+    return find_method(did_document, url, (purpose,), KeyBindingError)
 
 
 def public_key_of(vm: Mapping[str, Any]) -> SigningPublicKey:
@@ -185,74 +133,10 @@ def public_key_of(vm: Mapping[str, Any]) -> SigningPublicKey:
             unsupported type (BLS12-381); or the JWK restricts itself to
             another use.
     """
-    if not isinstance(vm, Mapping):
-        raise KeyBindingError("the verification method is not a json object")
-    vm_type = vm.get("type")
-    if not isinstance(vm_type, str):
-        raise KeyBindingError("the verification method has no string type")
-    material = [name for name in ("publicKeyJwk", "publicKeyMultibase") if name in vm]
-    if len(material) != 1:
-        raise KeyBindingError(
-            f"verification method has {len(material)} public keys, expected 1"
-        )
-    key: object
-    try:
-        if vm_type in JWK_METHOD_TYPES and material == ["publicKeyJwk"]:
-            jwk = vm["publicKeyJwk"]
-            key = validate_public_jwk(jwk).key
-            _check_jwk_use(jwk)
-        elif vm_type in MULTIBASE_METHOD_TYPES and material == ["publicKeyMultibase"]:
-            decoded = decode_multikey(vm["publicKeyMultibase"])
-            if vm_type == "Ed25519VerificationKey2020" and (
-                decoded.key_type != "ed25519-pub"
-            ):
-                raise KeyBindingError(
-                    f"an Ed25519VerificationKey2020 holds a {decoded.key_type} key"
-                )
-            key = decoded.to_cryptography()
-        else:
-            raise KeyBindingError(
-                f"verification method type {_show(vm_type)} with {material[0]} "
-                "is not supported"
-            )
-    except ResolutionError as err:
-        raise KeyBindingError(f"verification method key is invalid: {err}") from None
-    if isinstance(key, x25519.X25519PublicKey):
-        raise KeyBindingError(
-            "verification method holds an x25519 key, which cannot sign"
-        )
-    if not isinstance(
-        key, ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey | rsa.RSAPublicKey
-    ):  # pragma: no cover - the decoders above return no other type
-        raise KeyBindingError(f"verification method holds a {type(key).__name__}")
+    key, jwk = method_key(vm, KeyBindingError)
+    if jwk is not None:
+        check_jwk_use(jwk, KeyBindingError)
     return key
-
-
-def key_curve(key: object) -> str:
-    """Name a key's type as JWK does: its ``crv``, or ``"RSA"``.
-
-    Public and private ``cryptography`` keys are both accepted. Anything else
-    is named by its class, so the result can go straight into a message.
-    """
-    if isinstance(key, ed25519.Ed25519PublicKey | ed25519.Ed25519PrivateKey):
-        return "Ed25519"
-    if isinstance(key, ec.EllipticCurvePublicKey | ec.EllipticCurvePrivateKey):
-        return _EC_CRV.get(key.curve.name, key.curve.name)
-    if isinstance(key, rsa.RSAPublicKey | rsa.RSAPrivateKey):
-        return "RSA"
-    if isinstance(key, x25519.X25519PublicKey | x25519.X25519PrivateKey):
-        return "X25519"
-    return type(key).__name__
-
-
-def _check_jwk_use(jwk: Mapping[str, Any]) -> None:
-    """RFC 7517 §4.2-§4.3: a JWK that names its use or operations binds them."""
-    use = jwk.get("use")
-    if use is not None and use != "sig":
-        raise KeyBindingError(f"key has use {_show(use)}, not 'sig'")
-    ops = jwk.get("key_ops")
-    if ops is not None and "verify" not in ops:
-        raise KeyBindingError("key_ops of the key do not include 'verify'")
 
 
 def _show(value: object) -> str:
