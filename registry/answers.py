@@ -57,14 +57,7 @@ class _AnswerJoseError(AnswerSignatureError):
     """A JWS-level refusal, reported as "does not verify"."""
 
 
-_ERRORS: Final = JoseErrors(
-    malformed=_AnswerJoseError,
-    algorithm=_AnswerJoseError,
-    unsigned=_AnswerJoseError,
-    mismatch=_AnswerJoseError,
-    key_use=_AnswerJoseError,
-    signature=_AnswerJoseError,
-)
+_ERRORS: Final = JoseErrors.every(_AnswerJoseError)
 # joserfc caps the decoded payload at MAX_JWS_BYTES (RESTRICTED_JWS_REGISTRY);
 # its base64url text, a header and a signature fit in twice that.
 _MAX_ANSWER_CHARS: Final = 2 * MAX_JWS_BYTES

@@ -169,6 +169,18 @@ class JoseErrors:
     signature: type[Exception]
     """The signature has the wrong length or does not verify."""
 
+    @classmethod
+    def every(cls, error: type[Exception]) -> JoseErrors:
+        """One class for every kind of refusal."""
+        return cls(
+            malformed=error,
+            algorithm=error,
+            unsigned=error,
+            mismatch=error,
+            key_use=error,
+            signature=error,
+        )
+
 
 @dataclass(frozen=True, slots=True)
 class CompactJws(Generic[H]):

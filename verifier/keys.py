@@ -41,6 +41,7 @@ from resolver.jose import (
     key_curve,
     method_key,
 )
+from resolver.jose import show as _show
 from verifier.errors import KeyBindingError
 
 __all__ = [
@@ -137,9 +138,3 @@ def public_key_of(vm: Mapping[str, Any]) -> SigningPublicKey:
     if jwk is not None:
         check_jwk_use(jwk, KeyBindingError)
     return key
-
-
-def _show(value: object) -> str:
-    """``repr`` of an untrusted value, cut short for an error message."""
-    text = repr(value)
-    return text if len(text) <= 120 else text[:117] + "..."
