@@ -24,6 +24,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstra
 
 from resolver.did import DID
 from resolver.multibase import b64url_decode
+from resolver.timefmt import MAX_NUMERIC_DATE
 
 __all__ = [
     "MAX_DEPTH",
@@ -47,15 +48,6 @@ STATEMENT_TYP = "didtrust-statement+jwt"
 
 MAX_DEPTH = 3
 """Default cap on the authority chain: root → accreditor → … → issuer."""
-
-
-MAX_NUMERIC_DATE = 253_402_300_799
-"""9999-12-31T23:59:59Z: the last instant ``datetime`` (and RFC 3339) can hold.
-
-Every seconds-since-the-epoch number a statement carries is bounded by it at
-parse time, so no later arithmetic (float conversion, ``datetime``) can
-overflow on a number the signer chose (``"iat": 10**400`` once broke a whole
-write batch with an ``OverflowError``)."""
 
 
 def _utc(value: datetime) -> datetime:
@@ -154,6 +146,9 @@ class StatementClaims(_Frozen):
     act: Act
     aud: str = Field(min_length=1, max_length=2000)
     """The registry's DID: a statement for another registry is refused."""
+    # Bounded at parse time, so no later arithmetic (float conversion,
+    # datetime) can overflow on a number the signer chose ("iat": 10**400
+    # once broke a whole write batch with an OverflowError).
     iat: int = Field(ge=0, le=MAX_NUMERIC_DATE)
     """Issued-at, seconds since the epoch (JWT NumericDate), before year 10000."""
     jti: str = Field(min_length=8, max_length=200)

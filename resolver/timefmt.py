@@ -40,6 +40,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Final, Literal
 
 __all__ = [
+    "MAX_NUMERIC_DATE",
     "MAX_OFFSET",
     "MAX_TIME_LENGTH",
     "Fraction",
@@ -54,6 +55,10 @@ TimeGrammar = Literal["rfc3339", "xsd"]
 Fraction = Literal["drop", "trim", "full"]
 """How ``format_time`` writes the microseconds."""
 
+MAX_NUMERIC_DATE: Final = 253_402_300_799
+"""9999-12-31T23:59:59Z: the last whole second ``datetime`` (and RFC 3339) can
+hold, as seconds since the epoch. Bound every NumericDate (RFC 7519 §2) a
+signer chose by it before any arithmetic, so nothing overflows later."""
 MAX_OFFSET: Final = timedelta(hours=14)
 """Largest time zone offset accepted, either way."""
 MAX_TIME_LENGTH: Final = 64

@@ -86,7 +86,12 @@ from resolver.jose import (
     verify_compact,
 )
 from resolver.jose import show as _show
-from resolver.timefmt import TimeSyntaxError, format_time, parse_time
+from resolver.timefmt import (
+    MAX_NUMERIC_DATE,
+    TimeSyntaxError,
+    format_time,
+    parse_time,
+)
 from verifier.errors import (
     InvalidSignatureError,
     KeyBindingError,
@@ -141,8 +146,6 @@ input (RFC 7797) and ``zip`` belongs to JWE."""
 
 _STRING_HEADER_MEMBERS: Final = ("alg", "kid", "typ", "cty", "iss")
 
-# RFC 7519 §2 NumericDate, bounded to what ``datetime`` represents (9999-12-31).
-_MAX_NUMERIC_DATE: Final = 253_402_300_799
 
 _ERRORS: Final = JoseErrors(
     malformed=MalformedCredentialError,
@@ -687,9 +690,9 @@ def _numeric_date(claims: Mapping[str, Any], name: str) -> datetime | None:
     value = claims[name]
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise MalformedCredentialError(f"claim {name!r} is not a number")
-    if not 0 <= value <= _MAX_NUMERIC_DATE:
+    if not 0 <= value <= MAX_NUMERIC_DATE:
         raise MalformedCredentialError(
-            f"claim {name!r} is {value}, outside 0 to {_MAX_NUMERIC_DATE}"
+            f"claim {name!r} is {value}, outside 0 to {MAX_NUMERIC_DATE}"
         )
     return datetime.fromtimestamp(value, tz=UTC)
 

@@ -16,7 +16,8 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from registry.errors import StatementError
-from registry.models import MAX_NUMERIC_DATE, STATEMENT_TYP
+from registry.models import STATEMENT_TYP
+from resolver.timefmt import MAX_NUMERIC_DATE
 from tests.helpers.encoding import b64
 from tests.helpers.registry import ACCREDITOR, ROOT, STRANGER, Authority
 from tests.helpers.registry_service import ACCREDIT_DIPLOMAS
