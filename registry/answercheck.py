@@ -43,8 +43,6 @@ documents, through the caller's function, does I/O. Fetching answers is
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import contextlib
 import json
 import re
@@ -74,6 +72,7 @@ from resolver import strictjson
 from resolver.checks import Check, CheckStatus
 from resolver.did import DID
 from resolver.errors import ResolutionError
+from resolver.multibase import b64_decode, b64_encode
 from resolver.timefmt import format_time, parse_time
 
 if TYPE_CHECKING:
@@ -244,7 +243,7 @@ def parse_answer_text(text: str) -> dict[str, Any] | str:
 
 def encode_hash(data: bytes) -> str:
     """A hash in standard base64, as checkpoints and proofs carry it."""
-    return base64.b64encode(data).decode("ascii")
+    return b64_encode(data)
 
 
 def decode_hash(text: object, what: str) -> bytes:
@@ -252,10 +251,10 @@ def decode_hash(text: object, what: str) -> bytes:
     if not isinstance(text, str) or len(text) != _HASH_B64_LEN:
         raise ValueError(f"{what} is not the base64 of a 32-byte hash")
     try:
-        raw = base64.b64decode(text, validate=True)
-    except (binascii.Error, ValueError):
-        raise ValueError(f"{what} is not valid base64") from None
-    if len(raw) != 32 or encode_hash(raw) != text:
+        raw = b64_decode(text)
+    except ValueError as err:
+        raise ValueError(f"{what} is {err}") from None
+    if len(raw) != 32:  # 44 characters without padding are 33 bytes
         raise ValueError(f"{what} is not the canonical base64 of a 32-byte hash")
     return raw
 
