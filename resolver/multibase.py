@@ -33,6 +33,7 @@ __all__ = [
     "BASE58BTC_PREFIX",
     "BASE58_ALPHABET",
     "Multibase",
+    "MultibasePrefixError",
     "b64_decode",
     "b64_encode",
     "b64url_decode",
@@ -52,6 +53,21 @@ BASE58_ALPHABET: Final = frozenset(base58.BITCOIN_ALPHABET.decode("ascii"))
 _B64URL_RE: Final = re.compile(r"[A-Za-z0-9_-]*")
 
 
+class MultibasePrefixError(ValueError):
+    """A multibase value with another prefix than ``z`` (base58btc).
+
+    Attributes:
+        prefix: The prefix found.
+    """
+
+    def __init__(self, prefix: str, name: str) -> None:
+        super().__init__(
+            f"{name} has multibase prefix {prefix!r}, not 'z': "
+            "only base58btc is allowed"
+        )
+        self.prefix = prefix
+
+
 def decode_multibase(value: object, name: str = "the multibase value") -> bytes:
     """Decode a base58btc multibase string (``z`` prefix) strictly.
 
@@ -60,9 +76,10 @@ def decode_multibase(value: object, name: str = "the multibase value") -> bytes:
         name: What the value is, for the messages (``"proofValue"``).
 
     Raises:
-        ValueError: not a string, empty, another multibase prefix, nothing
-            after the prefix, or a character outside the base58btc alphabet
-            (the message gives it and its position).
+        MultibasePrefixError: another multibase prefix (a ``ValueError``).
+        ValueError: not a string, empty, nothing after the prefix, or a
+            character outside the base58btc alphabet (the message gives it
+            and its position).
     """
     if not isinstance(value, str):
         raise ValueError(f"{name} must be a string")
@@ -70,10 +87,7 @@ def decode_multibase(value: object, name: str = "the multibase value") -> bytes:
         raise ValueError(f"{name} is empty")
     prefix = value[0]
     if prefix != BASE58BTC_PREFIX:
-        raise ValueError(
-            f"{name} has multibase prefix {prefix!r}: "
-            f"it must be base58btc (prefix 'z'), not {prefix!r}"
-        )
+        raise MultibasePrefixError(prefix, name)
     body = value[1:]
     if not body:
         raise ValueError(f"{name} has no data after 'z'")

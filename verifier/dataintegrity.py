@@ -74,7 +74,11 @@ from cryptography.hazmat.primitives.asymmetric.utils import (
 
 from resolver.did import DIDURL, parse_did_url
 from resolver.errors import InvalidDIDError, InvalidDIDURLError
-from resolver.multibase import decode_multibase, encode_multibase
+from resolver.multibase import (
+    MultibasePrefixError,
+    decode_multibase,
+    encode_multibase,
+)
 from resolver.timefmt import TimeSyntaxError, format_time, parse_time
 from verifier.errors import (
     InvalidSignatureError,
@@ -804,6 +808,10 @@ def _decode_proof_value(value: str) -> bytes:
         )
     try:
         return decode_multibase(value, "proofValue")
+    except MultibasePrefixError as err:
+        raise ProofError(
+            f"proofValue must be base58btc (prefix 'z'), not {err.prefix!r}"
+        ) from None
     except ValueError as err:
         raise ProofError(str(err)) from None
 
