@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import dataclasses
+import gzip
 import tracemalloc
 import zlib
 from datetime import UTC, datetime, timedelta
@@ -117,6 +118,29 @@ def test_spec_example_entry_reads_unset_from_spec_example_list():
 
 def test_spec_example_statuslist2021_decodes_like_bitstring():
     assert decode_encoded_list(SPEC_2021_ENCODED, kind=SL2021) == bytes(16 * 1024)
+
+
+@pytest.mark.parametrize(
+    ("kind", "prefix"), [(BITSTRING, "u"), (SL2021, "")], ids=["bitstring", "2021"]
+)
+def test_encoded_list_with_unused_bits_set_refused(kind, prefix):
+    def b64(data: bytes) -> str:
+        return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+    # The list's last base64 character carries bits no byte uses: set, they
+    # made a second spelling of the same list, which base64.b64decode took.
+    # A list whose gzip length is no multiple of 3, so the last character
+    # has unused bits.
+    bits, body = next(
+        (data, text)
+        for data in (bytes([n]) * 1024 for n in range(1, 256))
+        if len(text := b64(gzip.compress(data, mtime=0))) % 4 in (2, 3)
+    )
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    spoiled = body[:-1] + alphabet[alphabet.index(body[-1]) ^ 1]
+    assert decode_encoded_list(prefix + body, kind=kind) == bits
+    with pytest.raises(StatusError, match="not canonical"):
+        decode_encoded_list(prefix + spoiled, kind=kind)
 
 
 @pytest.mark.parametrize(
