@@ -11,7 +11,7 @@ from nacl.signing import SigningKey
 from registry.answers import ANSWER_TYP, query_sha256, sign_answer, verify_answer
 from registry.errors import AnswerSignatureError
 from registry.identity import RegistryIdentity
-from resolver.multibase import b64url_encode
+from tests.helpers.encoding import b64
 
 NOW = datetime(2025, 6, 1, tzinfo=UTC)
 IDENTITY = RegistryIdentity.for_key(SigningKey(bytes(range(32))))
@@ -21,11 +21,9 @@ QUERY = {"entity": "did:example:university", "at": "2025-06-01T00:00:00Z"}
 def _signed(payload: bytes, **header: str) -> str:
     """A JWS over exactly ``payload`` by the registry key."""
     members = {"alg": "EdDSA", "kid": IDENTITY.key_id, "typ": ANSWER_TYP, **header}
-    signing_input = (
-        b64url_encode(json.dumps(members).encode()) + "." + b64url_encode(payload)
-    )
+    signing_input = b64(json.dumps(members).encode()) + "." + b64(payload)
     signature = IDENTITY.signing_key.sign(signing_input.encode()).signature
-    return signing_input + "." + b64url_encode(signature)
+    return signing_input + "." + b64(signature)
 
 
 def _payload(**changes: object) -> dict[str, object]:
