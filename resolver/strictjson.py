@@ -2,9 +2,12 @@
 
 ``json.loads`` accepts things a signature-checking service must not: duplicate
 member names (two parsers may pick different values), ``NaN`` and
-``Infinity``, and numbers that overflow a double. ``loads`` refuses them, each
-with a ``ValueError`` (``DuplicateMemberError`` for duplicates, naming the
-member) that callers turn into their own domain error.
+``Infinity``, numbers that overflow a double, integers of any size (``10**400``
+once broke a registry write batch further down), and ``\ud800``: an escaped
+lone surrogate, which makes a ``str`` that cannot be encoded back to UTF-8
+(every answer that echoed it was a 500). ``loads`` refuses them, each with a
+``ValueError`` (``DuplicateMemberError`` for duplicates, naming the member)
+that callers turn into their own domain error.
 
 It does not bound size or nesting: callers check those first, because a
 deeply nested text exhausts the parser's stack before any hook runs.
@@ -16,11 +19,14 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from collections.abc import Callable
 from typing import Any, NoReturn
 
 __all__ = [
+    "MAX_INTEGER",
     "DuplicateMemberError",
+    "bounded_int",
     "finite_float",
     "loads",
     "loads_body",
@@ -78,21 +84,72 @@ def finite_float(text: str) -> float:
     return value
 
 
+MAX_INTEGER = 2**63 - 1
+"""The largest integer magnitude accepted (a signed 64-bit integer): every
+number a protocol here carries (times, indexes, sizes) fits, with room."""
+
+
+def bounded_int(text: str) -> int:
+    """``parse_int`` hook: refuse integers beyond a signed 64-bit range.
+
+    Raises:
+        ValueError: the integer is larger in magnitude than ``MAX_INTEGER``.
+    """
+    if len(text) > 20:  # no int() of a 4,000-digit number
+        raise ValueError(f"integer {text[:20]}... is out of range")
+    value = int(text)
+    if abs(value) > MAX_INTEGER:
+        raise ValueError(f"integer {text} is out of range")
+    return value
+
+
+# An escape of a high or low surrogate: only such texts can hold a lone one.
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+_SURROGATE_ESCAPE_BYTES = re.compile(rb"\\u[dD][89a-fA-F]")
+
+
+def _check_surrogates(value: Any) -> None:
+    """Raise ``ValueError`` if a string or member name holds a lone surrogate."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            try:
+                item.encode("utf-8")
+            except UnicodeEncodeError:
+                raise ValueError("a string holds a lone surrogate") from None
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+
+
 def loads(text: str | bytes) -> Any:
     """Parse a JSON text strictly.
 
     Raises:
         DuplicateMemberError: an object names a member twice.
-        ValueError: not JSON, ``NaN``/``Infinity``, or a number that overflows.
+        ValueError: not JSON, ``NaN``/``Infinity``, a number that overflows, an
+            integer beyond ``MAX_INTEGER``, or an escaped lone surrogate.
         UnicodeDecodeError: ``text`` is bytes that are not UTF-8.
         RecursionError: nesting deeper than the interpreter's stack allows.
     """
-    return json.loads(
+    value = json.loads(
         text,
         object_pairs_hook=unique_members,
         parse_constant=refuse_constant,
         parse_float=finite_float,
+        parse_int=bounded_int,
     )
+    escapes = (
+        _SURROGATE_ESCAPE_BYTES.search(text)
+        if isinstance(text, bytes)
+        else _SURROGATE_ESCAPE.search(text)
+    )
+    if escapes is not None:  # pairs decode to one character; lone ones do not
+        _check_surrogates(value)
+    return value
 
 
 def loads_object(data: bytes, name: str) -> dict[str, Any]:
@@ -141,5 +198,5 @@ def loads_body(data: str | bytes, error: Callable[[str], Exception]) -> Any:
     except RecursionError:
         # json.loads recurses per nesting level: 1000 brackets fit in 1 kB.
         raise error("the body nests too deeply") from None
-    except ValueError:  # UnicodeDecodeError included
-        raise error("the body is not JSON") from None
+    except ValueError as err:  # UnicodeDecodeError included
+        raise error(f"the body is not JSON: {err}") from None

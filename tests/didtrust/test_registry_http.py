@@ -1225,3 +1225,24 @@ async def test_did_web_registry_serves_its_did_document(
 async def test_did_key_registry_serves_no_did_document(reg):
     resp = await reg.client.get("/.well-known/did.json")
     assert resp.status == 404
+
+
+@pytest.mark.parametrize("accept", ["application/json", "application/jwt"])
+@pytest.mark.parametrize("where", ["field", "context-key"])
+@pytest.mark.parametrize("route", ["authorization", "recognition"])
+async def test_lone_surrogate_in_trqp_query_is_a_400_not_a_500(
+    reg, accept, where, route
+):
+    query = diploma_query(UNIVERSITY.did)
+    text = json.dumps(query)
+    if where == "field":
+        text = text.replace(UNIVERSITY.did, UNIVERSITY.did + "\\ud800")
+    else:
+        text = text[:-1] + ', "context": {"\\udc00x": 1}}'
+    resp = await reg.client.post(
+        f"/trqp/{route}",
+        data=text.encode(),
+        headers={"Content-Type": "application/json", "Accept": accept},
+    )
+    assert resp.status == 400
+    assert "application/problem+json" in resp.headers["Content-Type"]

@@ -28,3 +28,34 @@ def test_loads_object_returns_the_object():
     assert strictjson.loads_object(b'{"a": [1, 2.5, "x"]}', "header") == {
         "a": [1, 2.5, "x"]
     }
+
+
+@pytest.mark.parametrize(
+    "text",
+    [r'"a\ud800"', r'{"\udc00": 1}', r'[{"k": ["\uDBFF"]}]', rb'"\ud800"'],
+    ids=["string", "member-name", "nested-upper-case", "bytes"],
+)
+def test_lone_surrogate_escape_refused(text):
+    with pytest.raises(ValueError, match="lone surrogate"):
+        strictjson.loads(text)
+
+
+def test_escaped_surrogate_pair_is_one_character():
+    assert strictjson.loads(r'"\ud83d\ude00"') == "\U0001f600"
+    assert strictjson.loads(r'"\\ud800"') == "\\ud800"  # an escaped backslash
+
+
+@pytest.mark.parametrize(
+    "text", [str(2**63), str(-(2**63)), "1" * 400, "1" * 5000], ids=str.__len__
+)
+def test_integer_beyond_64_bits_refused(text):
+    with pytest.raises(ValueError, match="out of range"):
+        strictjson.loads(f'{{"iat": {text}}}')
+
+
+def test_integers_within_64_bits_kept():
+    assert strictjson.loads(f"[{2**63 - 1}, {-(2**63 - 1)}, 0]") == [
+        2**63 - 1,
+        -(2**63 - 1),
+        0,
+    ]

@@ -856,8 +856,9 @@ def test_accepts_nesting_up_to_the_cap() -> None:
     [
         pytest.param(b'{"issuer": NaN}', "NaN is not json", id="nan"),
         pytest.param(b'{"nbf": 1e999}', "out of range", id="huge-float"),
-        pytest.param(b'{"name": "\\ud800"}', "unpaired surrogate", id="lone-surrogate"),
-        pytest.param(b'{"\\udfff": 1}', "unpaired surrogate", id="lone-surrogate-name"),
+        # Refused by the strict parser itself now, before any claim is read.
+        pytest.param(b'{"name": "\\ud800"}', "lone surrogate", id="lone-surrogate"),
+        pytest.param(b'{"\\udfff": 1}', "lone surrogate", id="lone-surrogate-name"),
         pytest.param(b"\xff\xfe{}", "not utf-8", id="not-utf8"),
         pytest.param(b"[1, 2]", "not a json object", id="array"),
         pytest.param(b'{"a": 1', "not json", id="truncated"),
@@ -1012,7 +1013,9 @@ def test_rejects_typ_cty_and_payload_of_no_supported_form(typ, cty, payload, mes
         pytest.param({"nbf": "2024-06-01"}, "'nbf' is not a number", id="nbf-string"),
         pytest.param({"exp": True}, "'exp' is not a number", id="exp-bool"),
         pytest.param({"iat": -1}, "outside 0", id="iat-negative"),
-        pytest.param({"exp": 10**20}, "outside 0", id="exp-year-3e12"),
+        pytest.param({"exp": 10**18}, "outside 0", id="exp-year-3e10"),
+        # Past 64 bits the strict parser refuses the number itself.
+        pytest.param({"exp": 10**20}, "out of range", id="exp-year-3e12"),
         pytest.param({"sub": 5}, "'sub' is not a string", id="sub-number"),
         pytest.param({"jti": {}}, "'jti' is not a string", id="jti-object"),
         pytest.param(
