@@ -54,6 +54,7 @@ from resolver.errors import (
     UnsupportedPublicKeyTypeError,
 )
 from resolver.multibase import b64url_decode
+from resolver.strictjson import json_kind, quote
 
 __all__ = [
     "EC_CURVES",
@@ -167,7 +168,9 @@ def validate_public_jwk(jwk: object) -> PublicJwk:
             exponent. Both errors above are subclasses of this one.
     """
     if not isinstance(jwk, Mapping):
-        raise InvalidPublicKeyError(f"a JWK must be a JSON object, not {_kind(jwk)}")
+        raise InvalidPublicKeyError(
+            f"a JWK must be a JSON object, not {json_kind(jwk)}"
+        )
     if not all(isinstance(name, str) for name in jwk):
         raise InvalidPublicKeyError("JWK member names must be strings")
     members: Mapping[str, object] = jwk
@@ -183,7 +186,7 @@ def validate_public_jwk(jwk: object) -> PublicJwk:
                 f"JWK has private key member {name!r}: only public keys are allowed"
             )
     if kty not in _PUBLIC_MEMBERS:
-        raise UnsupportedPublicKeyTypeError(f"unsupported kty {_show(kty)}")
+        raise UnsupportedPublicKeyTypeError(f"unsupported kty {quote(kty, 32)}")
     own = _PUBLIC_MEMBERS[kty]
     for name in sorted(_FOREIGN_MEMBERS - set(own)):
         if name in members:
@@ -202,7 +205,7 @@ def _okp(crv: str, x: str) -> PublicJwk:
     """Validate an OKP key (RFC 8037 §2)."""
     size = OKP_CURVES.get(crv)
     if size is None:
-        raise UnsupportedPublicKeyTypeError(f"unsupported OKP crv {_show(crv)}")
+        raise UnsupportedPublicKeyTypeError(f"unsupported OKP crv {quote(crv, 32)}")
     raw = _decode_member("x", x)
     if len(raw) != size:
         raise InvalidPublicKeyLengthError(
@@ -225,7 +228,7 @@ def _ec(crv: str, x: str, y: str) -> PublicJwk:
     """Validate an EC key (RFC 7518 §6.2.1), the point checked by ``cryptography``."""
     found = _EC_CURVE_TYPES.get(crv)
     if found is None:
-        raise UnsupportedPublicKeyTypeError(f"unsupported EC crv {_show(crv)}")
+        raise UnsupportedPublicKeyTypeError(f"unsupported EC crv {quote(crv, 32)}")
     curve_type, size = found
     raw_x = _decode_member("x", x)
     raw_y = _decode_member("y", y)
@@ -280,7 +283,7 @@ def _check_registered_member_types(jwk: Mapping[str, object]) -> None:
     for name in _STRING_MEMBERS:
         if name in jwk and not isinstance(jwk[name], str):
             raise InvalidPublicKeyError(
-                f"member {name!r} must be a string, not {_kind(jwk[name])}"
+                f"member {name!r} must be a string, not {json_kind(jwk[name])}"
             )
     for name in _STRING_ARRAY_MEMBERS:
         if name not in jwk:
@@ -300,7 +303,7 @@ def _string_member(jwk: Mapping[str, object], name: str) -> str:
     value = jwk[name]
     if not isinstance(value, str):
         raise InvalidPublicKeyError(
-            f"member {name!r} must be a string, not {_kind(value)}"
+            f"member {name!r} must be a string, not {json_kind(value)}"
         )
     return value
 
@@ -311,25 +314,3 @@ def _decode_member(name: str, value: str) -> bytes:
         return b64url_decode(value)
     except ValueError as err:
         raise InvalidPublicKeyError(f"member {name!r}: {err}") from None
-
-
-def _kind(value: object) -> str:
-    """Name the JSON type of ``value`` for an error message."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, Mapping):
-        return "an object"
-    return type(value).__name__
-
-
-def _show(value: str, limit: int = 32) -> str:
-    """Quote an untrusted string for an error message, truncated."""
-    if len(value) > limit:
-        return repr(value[:limit]) + "…"
-    return repr(value)

@@ -20,7 +20,7 @@ from __future__ import annotations
 import json
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, NoReturn
 
 __all__ = [
@@ -28,9 +28,12 @@ __all__ = [
     "DuplicateMemberError",
     "bounded_int",
     "finite_float",
+    "json_kind",
+    "json_type",
     "loads",
     "loads_body",
     "loads_object",
+    "quote",
     "refuse_constant",
     "unique_members",
 ]
@@ -200,3 +203,38 @@ def loads_body(data: str | bytes, error: Callable[[str], Exception]) -> Any:
         raise error("the body nests too deeply") from None
     except ValueError as err:  # UnicodeDecodeError included
         raise error(f"the body is not JSON: {err}") from None
+
+
+# -- naming values in error messages -----------------------------------------------
+
+
+def json_type(value: object) -> str:
+    """The JSON type of a parsed value: ``object``, ``array``, ``string``, …."""
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, int | float):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, Mapping):
+        return "object"
+    return type(value).__name__
+
+
+def json_kind(value: object) -> str:
+    """``json_type`` with its article, for a message: ``an object``, ``null``."""
+    kind = json_type(value)
+    if kind == "null":
+        return kind
+    return ("an " if kind[0] in "aeiou" else "a ") + kind
+
+
+def quote(value: str, limit: int) -> str:
+    """An untrusted string quoted for an error message, cut after ``limit``."""
+    if len(value) > limit:
+        return repr(value[:limit]) + "…"
+    return repr(value)

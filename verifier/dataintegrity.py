@@ -79,6 +79,7 @@ from resolver.multibase import (
     decode_multibase,
     encode_multibase,
 )
+from resolver.strictjson import json_kind, quote
 from resolver.timefmt import TimeSyntaxError, format_time, parse_time
 from verifier.errors import (
     InvalidSignatureError,
@@ -242,14 +243,14 @@ def proofs_of(document: Mapping[str, Any]) -> list[dict[str, Any]]:
     for i, proof in enumerate(proofs):
         if not isinstance(proof, dict):
             raise MalformedCredentialError(
-                f"proof {i} is {_kind(proof)}, not a JSON object"
+                f"proof {i} is {json_kind(proof)}, not a JSON object"
             )
     seen: set[str] = set()
     for proof in proofs:
         proof_id = proof.get("id")
         if isinstance(proof_id, str):
             if proof_id in seen:
-                raise ProofError(f"two proofs have the id {_show(proof_id)}")
+                raise ProofError(f"two proofs have the id {quote(proof_id, 48)}")
             seen.add(proof_id)
     return proofs
 
@@ -273,7 +274,7 @@ def parse_proof(proof: Mapping[str, Any]) -> ProofInfo:
         ProofError: a member is missing, of the wrong JSON type or malformed.
     """
     if not isinstance(proof, Mapping):
-        raise ProofError(f"a proof must be a JSON object, not {_kind(proof)}")
+        raise ProofError(f"a proof must be a JSON object, not {json_kind(proof)}")
     suite = _suite_of(proof)
     vm = _required_string(proof, "verificationMethod")
     try:
@@ -344,8 +345,8 @@ def check_proof_shape(
     info = parse_proof(proof)
     if info.proof_purpose != expected_purpose:
         raise ProofError(
-            f"proofPurpose is {_show(info.proof_purpose)}, "
-            f"expected {_show(expected_purpose)}"
+            f"proofPurpose is {quote(info.proof_purpose, 48)}, "
+            f"expected {quote(expected_purpose, 48)}"
         )
     if info.expires is not None and info.expires <= now:
         raise ProofError(f"the proof expired at {_xsd(info.expires)}")
@@ -384,7 +385,7 @@ def check_key_for_suite(key: object, suite: str) -> VerifyingKey:
     """
     cryptosuite = CRYPTOSUITES.get(suite)
     if cryptosuite is None:
-        raise UnsupportedCryptosuiteError(f"unsupported cryptosuite {_show(suite)}")
+        raise UnsupportedCryptosuiteError(f"unsupported cryptosuite {quote(suite, 48)}")
     return _check_key_fits(key, cryptosuite)
 
 
@@ -408,7 +409,7 @@ def public_key_for_suite(method: Mapping[str, Any], suite: str) -> VerifyingKey:
         ProofError: the key does not fit the suite.
     """
     if suite not in CRYPTOSUITES:
-        raise UnsupportedCryptosuiteError(f"unsupported cryptosuite {_show(suite)}")
+        raise UnsupportedCryptosuiteError(f"unsupported cryptosuite {quote(suite, 48)}")
     return check_key_for_suite(public_key_of(method), suite)
 
 
@@ -464,7 +465,7 @@ def signing_input(
     if not isinstance(document, Mapping):
         raise MalformedCredentialError("a credential must be a JSON object")
     if not isinstance(proof, Mapping):
-        raise ProofError(f"a proof must be a JSON object, not {_kind(proof)}")
+        raise ProofError(f"a proof must be a JSON object, not {json_kind(proof)}")
     suite = _suite_of(proof)
     public = (
         key.public_key()
@@ -532,7 +533,7 @@ def _matching_proofs(
     for proof_id in previous:
         if proof_id not in ids:
             raise ProofError(
-                f"previousProof {_show(proof_id)} names no proof of the credential"
+                f"previousProof {quote(proof_id, 48)} names no proof of the credential"
             )
     wanted = set(previous)
     return [p for p in proofs if p.get("id") in wanted]
@@ -719,7 +720,7 @@ def sign_proof(
     suite = CRYPTOSUITES.get(cryptosuite)
     if suite is None:
         raise UnsupportedCryptosuiteError(
-            f"unsupported cryptosuite {_show(cryptosuite)}"
+            f"unsupported cryptosuite {quote(cryptosuite, 48)}"
         )
     if not isinstance(
         private_key, ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey
@@ -791,12 +792,14 @@ def _suite_of(proof: Mapping[str, Any]) -> Cryptosuite:
         return CRYPTOSUITES[ED25519_SIGNATURE_2020]
     if proof_type != DATA_INTEGRITY_PROOF:
         raise UnsupportedCryptosuiteError(
-            f"proof type {_show(proof_type)} is not supported"
+            f"proof type {quote(proof_type, 48)} is not supported"
         )
     name = _required_string(proof, "cryptosuite")
     suite = CRYPTOSUITES.get(name)
     if suite is None or suite.proof_type != DATA_INTEGRITY_PROOF:
-        raise UnsupportedCryptosuiteError(f"cryptosuite {_show(name)} is not supported")
+        raise UnsupportedCryptosuiteError(
+            f"cryptosuite {quote(name, 48)} is not supported"
+        )
     return suite
 
 
@@ -822,7 +825,7 @@ def _required_string(proof: Mapping[str, Any], name: str) -> str:
         raise ProofError(f"the proof has no {name}")
     value = proof[name]
     if not isinstance(value, str):
-        raise ProofError(f"proof {name} must be a string, not {_kind(value)}")
+        raise ProofError(f"proof {name} must be a string, not {json_kind(value)}")
     if not value:
         raise ProofError(f"proof {name} is empty")
     return value
@@ -834,7 +837,7 @@ def _optional_string(proof: Mapping[str, Any], name: str) -> str | None:
         return None
     value = proof[name]
     if not isinstance(value, str):
-        raise ProofError(f"proof {name} must be a string, not {_kind(value)}")
+        raise ProofError(f"proof {name} must be a string, not {json_kind(value)}")
     return value
 
 
@@ -862,10 +865,12 @@ def _optional_datetime(proof: Mapping[str, Any], name: str) -> datetime | None:
     try:
         return parse_time(text, grammar="xsd")
     except TimeSyntaxError:
-        raise ProofError(f"proof {name} {_show(text)} is not an xsd:dateTime") from None
+        raise ProofError(
+            f"proof {name} {quote(text, 48)} is not an xsd:dateTime"
+        ) from None
     except ValueError as err:
         raise ProofError(
-            f"proof {name} {_show(text)} is not a valid date: {err}"
+            f"proof {name} {quote(text, 48)} is not a valid date: {err}"
         ) from None
 
 
@@ -881,27 +886,3 @@ def _xsd(moment: datetime) -> str:
     if moment.tzinfo is None:
         raise ValueError("proof dates must be timezone-aware")
     return format_time(moment, fraction="trim")
-
-
-def _kind(value: object) -> str:
-    """Name the JSON type of ``value`` for an error message."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return "a boolean"
-    if isinstance(value, int | float):
-        return "a number"
-    if isinstance(value, str):
-        return "a string"
-    if isinstance(value, list):
-        return "an array"
-    if isinstance(value, Mapping):
-        return "an object"
-    return type(value).__name__
-
-
-def _show(value: str, limit: int = 48) -> str:
-    """Quote an untrusted string for an error message, truncated."""
-    if len(value) > limit:
-        return repr(value[:limit]) + "…"
-    return repr(value)

@@ -52,6 +52,7 @@ from enum import StrEnum
 from typing import Any, Final
 
 from resolver.multibase import b64url_decode
+from resolver.strictjson import json_type
 from resolver.timefmt import TimeSyntaxError, format_time, parse_time
 from verifier.errors import StatusError
 
@@ -176,7 +177,7 @@ def status_entries(
     else:
         raise StatusError(
             "credentialStatus must be an object or an array of objects, not a "
-            f"json {_json_kind(credential_status)}"
+            f"json {json_type(credential_status)}"
         )
     if len(items) > max_statuses:
         raise StatusError(
@@ -185,7 +186,7 @@ def status_entries(
     for item in items:
         if not isinstance(item, Mapping):
             raise StatusError(
-                f"status entry is a json {_json_kind(item)}, not an object"
+                f"status entry is a json {json_type(item)}, not an object"
             )
     return items
 
@@ -200,7 +201,7 @@ def entry_type(entry: Any) -> str:
         StatusError: the entry is not an object or has no string ``type``.
     """
     if not isinstance(entry, Mapping):
-        raise StatusError(f"status entry is a json {_json_kind(entry)}, not an object")
+        raise StatusError(f"status entry is a json {json_type(entry)}, not an object")
     value = entry.get("type")
     if isinstance(value, str) and value:
         return value
@@ -295,7 +296,7 @@ def _parse_messages(entry: Mapping[str, Any], size: int) -> tuple[str, ...] | No
         return None
     expected = 1 << size
     if not isinstance(raw, list) or len(raw) != expected:
-        got = len(raw) if isinstance(raw, list) else _json_kind(raw)
+        got = len(raw) if isinstance(raw, list) else json_type(raw)
         raise StatusError(
             f"statusMessage must list {expected} messages for statusSize {size}, "
             f"got {got}"
@@ -490,7 +491,7 @@ def require_list_type(doc: Any, *, kind: StatusListKind, url: str) -> None:
     """
     if not isinstance(doc, dict):
         raise StatusError(
-            f"status list {url} is a json {_json_kind(doc)}, not an object"
+            f"status list {url} is a json {json_type(doc)}, not an object"
         )
     if kind.credential_type not in _string_list(doc.get("type")):
         raise StatusError(f"status list {url} is not a {kind.credential_type}")
@@ -523,7 +524,7 @@ def parse_list_credential(
     """
     if not isinstance(credential, Mapping):
         raise StatusError(
-            f"status list credential is a json {_json_kind(credential)}, not an object"
+            f"status list credential is a json {json_type(credential)}, not an object"
         )
     types = _string_list(credential.get("type"))
     if kind.credential_type not in types:
@@ -679,17 +680,3 @@ def evaluate_status(
                 f"{min_entries} required for herd privacy"
             )
     return read_status(status_list.bits, entry.index, entry.size)
-
-
-def _json_kind(value: Any) -> str:
-    if isinstance(value, Mapping):
-        return "object"
-    if isinstance(value, list):
-        return "array"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    return "null" if value is None else type(value).__name__

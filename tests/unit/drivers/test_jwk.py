@@ -418,7 +418,7 @@ def test_jwk_rejects_non_finite_number(number):
 
 def test_jwk_rejects_unpaired_surrogate_escape():
     text = json.dumps(P256)[:-1] + ',"kid":"\\ud800"}'
-    with pytest.raises(InvalidDIDError, match="unpaired surrogate"):
+    with pytest.raises(InvalidDIDError, match="lone surrogate"):
         build_document(did_of_text(text))
 
 
