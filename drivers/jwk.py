@@ -248,8 +248,7 @@ def _decode_jwk(method_specific_id: str) -> JSONObject:
         raise InvalidDIDError(
             f"JWK is not UTF-8: invalid byte at {err.start}"
         ) from None
-    depth = _nesting_depth(text, MAX_JSON_DEPTH)
-    if depth > MAX_JSON_DEPTH:
+    if strictjson.nests_deeper_than(text, MAX_JSON_DEPTH):
         raise InvalidDIDError(f"JWK nests deeper than {MAX_JSON_DEPTH} levels")
     try:
         value = strictjson.loads(text)
@@ -260,33 +259,3 @@ def _decode_jwk(method_specific_id: str) -> JSONObject:
     if not isinstance(value, dict):
         raise InvalidDIDError("JWK must be a JSON object")
     return value  # lone surrogates were refused by the strict parser
-
-
-def _nesting_depth(text: str, limit: int) -> int:
-    """Deepest array/object nesting in JSON ``text``, counting up to ``limit + 1``.
-
-    Tracks strings the way a JSON lexer does, so brackets inside strings do not
-    count; stops early once ``limit`` is exceeded. On malformed text the count is
-    still the most any JSON parser could recurse before failing.
-    """
-    depth = deepest = 0
-    in_string = escaped = False
-    for ch in text:
-        if in_string:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == '"':
-                in_string = False
-        elif ch == '"':
-            in_string = True
-        elif ch in "[{":
-            depth += 1
-            if depth > deepest:
-                deepest = depth
-                if deepest > limit:
-                    break
-        elif ch in "]}":
-            depth -= 1
-    return deepest

@@ -445,26 +445,6 @@ class VettedConnector(aiohttp.TCPConnector):
 
 # --- JSON (pure) ------------------------------------------------------------
 
-# A JSON string (skipped whole, so brackets inside strings do not count) or a
-# bracket. The closing quote is optional so that an unterminated string is
-# consumed to the end in one match: otherwise every later quote would start a
-# new scan to the end, quadratic in the body size. Unrolled-loop form, so no
-# nested quantifier backtracks either.
-_JSON_TOKENS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?|[\[\]{}]', re.DOTALL)
-
-
-def _json_depth_exceeds(text: str, limit: int) -> bool:
-    depth = 0
-    for m in _JSON_TOKENS.finditer(text):
-        bracket = m.group()
-        if bracket in ("[", "{"):
-            depth += 1
-            if depth > limit:
-                return True
-        elif bracket in ("]", "}"):
-            depth -= 1
-    return False
-
 
 def parse_json(raw: bytes, *, max_depth: int) -> Any:
     """Parse a JSON text strictly (RFC 8259): UTF-8, no duplicate keys, no NaN.
@@ -480,7 +460,7 @@ def parse_json(raw: bytes, *, max_depth: int) -> Any:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
         raise FetchBodyError(f"body is not utf-8 (byte {e.start})") from None
-    if _json_depth_exceeds(text, max_depth):
+    if strictjson.nests_deeper_than(text, max_depth):
         raise FetchBodyError(f"json nests deeper than {max_depth} levels")
     try:
         return strictjson.loads(text)

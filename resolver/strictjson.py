@@ -9,8 +9,9 @@ lone surrogate, which makes a ``str`` that cannot be encoded back to UTF-8
 ``ValueError`` (``DuplicateMemberError`` for duplicates, naming the member)
 that callers turn into their own domain error.
 
-It does not bound size or nesting: callers check those first, because a
-deeply nested text exhausts the parser's stack before any hook runs.
+It does not bound size or nesting itself: callers check those first
+(``nests_deeper_than``), because a deeply nested text exhausts the parser's
+stack before any hook runs.
 ``loads_body`` is the one way a route reads a JSON request body: every failure,
 nesting too deep included, becomes the caller's own error.
 """
@@ -33,6 +34,7 @@ __all__ = [
     "loads",
     "loads_body",
     "loads_object",
+    "nests_deeper_than",
     "quote",
     "refuse_constant",
     "unique_members",
@@ -85,6 +87,33 @@ def finite_float(text: str) -> float:
     if not math.isfinite(value):
         raise ValueError(f"number {text[:32]} is out of range (overflows a double)")
     return value
+
+
+# A JSON string (skipped whole, so brackets inside strings do not count) or a
+# bracket. The closing quote is optional so that an unterminated string is
+# consumed to the end in one match: otherwise every later quote would start a
+# new scan to the end, quadratic in the text's size. Unrolled-loop form, so no
+# nested quantifier backtracks either.
+_JSON_TOKENS = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?|[\[\]{}]', re.DOTALL)
+
+
+def nests_deeper_than(text: str, limit: int) -> bool:
+    """Whether JSON ``text`` nests arrays and objects more than ``limit`` deep.
+
+    Scans the text as a lexer would (brackets inside strings do not count)
+    and stops at the first level past ``limit``; on malformed text the count
+    is still the most any parser could recurse before failing.
+    """
+    depth = 0
+    for m in _JSON_TOKENS.finditer(text):
+        bracket = m.group()
+        if bracket in ("[", "{"):
+            depth += 1
+            if depth > limit:
+                return True
+        elif bracket in ("]", "}"):
+            depth -= 1
+    return False
 
 
 MAX_INTEGER = 2**63 - 1

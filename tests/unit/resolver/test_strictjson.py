@@ -59,3 +59,18 @@ def test_integers_within_64_bits_kept():
         -(2**63 - 1),
         0,
     ]
+
+
+@pytest.mark.parametrize(
+    ("text", "limit", "deeper"),
+    [
+        ("[[[]]]", 2, True),
+        ("[[[]]]", 3, False),
+        ('"[[[["', 1, False),  # brackets inside a string do not count
+        ('["\\"[[", 1]', 1, False),  # nor after an escaped quote
+        ("[" * 100_000, 64, True),  # malformed: still the parser's recursion
+        ('"' + "[" * 1000, 1, False),  # an unterminated string to the end
+    ],
+)
+def test_nests_deeper_than(text, limit, deeper):
+    assert strictjson.nests_deeper_than(text, limit) is deeper
