@@ -212,6 +212,9 @@ class StatusChecker:
         max_list_bytes: Cap on one expanded bitstring.
         max_compressed: Cap on one GZIP-compressed ``encodedList``.
         max_statuses: Most ``credentialStatus`` entries checked per credential.
+        max_lists: Most distinct status lists one credential may make this
+            server fetch (anyone can sign a credential naming URLs of their
+            choice; entries beyond are refused before any fetch).
         min_entries: Bitstring herd-privacy minimum; an ecosystem may lower it.
         leeway: Seconds of clock skew tolerated on the list's validity period.
         timeout: Seconds for fetching, verifying and decoding one list.
@@ -230,11 +233,12 @@ class StatusChecker:
         max_list_bytes: int = MAX_LIST_BYTES,
         max_compressed: int = MAX_COMPRESSED_BYTES,
         max_statuses: int = 16,
+        max_lists: int = 2,
         min_entries: int = MIN_ENTRIES,
         leeway: float = 60.0,
         timeout: float = 20.0,
     ) -> None:
-        if max_entries < 1 or max_cache_bytes < 1 or max_statuses < 1:
+        if min(max_entries, max_cache_bytes, max_statuses, max_lists) < 1:
             raise ValueError("cache and entry limits must be positive")
         if cache_ttl < 0 or leeway < 0 or not timeout > 0:
             raise ValueError("cache_ttl and leeway must be >= 0, timeout > 0")
@@ -247,6 +251,7 @@ class StatusChecker:
         self.max_list_bytes = max_list_bytes
         self.max_compressed = max_compressed
         self.max_statuses = max_statuses
+        self.max_lists = max_lists
         self.min_entries = min_entries
         self.leeway = leeway
         self.timeout = timeout
@@ -313,6 +318,11 @@ class StatusChecker:
                 (p.list_url, p.kind) for p in parsed if isinstance(p, StatusEntry)
             )
         )
+        if len({url for url, _kind in keys}) > self.max_lists:
+            raise StatusError(
+                f"the entries name {len(keys)} status lists; at most"
+                f" {self.max_lists} are fetched for one credential"
+            )
         outcomes = await asyncio.gather(
             *(self._load(url, kind) for url, kind in keys), return_exceptions=True
         )

@@ -937,3 +937,24 @@ async def test_forged_credential_cannot_make_the_server_fetch_its_status_list(
     assert result(report, "proof")["status"] == "failed"
     assert result(report, "status")["status"] == "skipped"
     assert issuer_site.server.requests == []
+
+
+@pytest.mark.parametrize("where", ["type", "context", "subject-type"])
+async def test_long_type_arrays_are_refused_before_any_proof(plain, where):
+    doc = eddsa_rdfc()
+    many = [f"T{i}" for i in range(7101)]
+    if where == "type":
+        doc["type"] = doc["type"] + many
+    elif where == "context":
+        doc["@context"] = doc["@context"] + [
+            f"https://x.example/{i}" for i in range(40)
+        ]
+    else:
+        doc["credentialSubject"]["type"] = many
+    resp = await plain.post(
+        VERIFY,
+        data=json.dumps({"verifiableCredential": doc}).encode(),
+        headers={"Content-Type": "application/json"},
+    )
+    problem = await assert_problem(resp, 400)
+    assert "over the limit of 32" in problem["detail"]

@@ -482,3 +482,22 @@ async def test_checker_refuses_gzip_bomb_list(fetcher, site):
     with pytest.raises(StatusError, match=f"beyond the {cap} byte cap"):
         await checker.check(at(url), now=NOW)
     assert len(checker) == 0
+
+
+async def test_credential_naming_many_status_lists_is_refused_before_any_fetch(
+    fetcher, dns
+):
+    # A throwaway did:key signs a credential whose entries name URLs of the
+    # sender's choice: at most two distinct lists are ever fetched for it.
+    checker = StatusChecker(fetcher, verify_proof)
+    entries = [
+        entry(
+            i,
+            id=f"https://probe-{i}.example/l#{i}",
+            statusListCredential=f"https://probe-{i}.example/l",
+        )
+        for i in range(3)
+    ]
+    with pytest.raises(StatusError, match="3 status lists; at most 2"):
+        await checker.check(entries, now=NOW)
+    assert dns.queries == []
