@@ -339,10 +339,11 @@ class RateLimiter:
         limiter = self.cold_resolutions
         if limiter is None:
             return None
-        key = self.key_of(request)
 
         async def admit() -> None:
-            wait = await limiter.acquire(key)
+            # The client is worked out only here: a cached answer, the hot
+            # path, never pays for reading X-Forwarded-For.
+            wait = await limiter.acquire(self.key_of(request))
             if wait > 0.0:
                 raise _OverBudget(self._refusal(limiter, "uncached resolutions", wait))
 

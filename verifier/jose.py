@@ -750,7 +750,7 @@ def _json_object(name: str, data: bytes) -> dict[str, Any]:
 
 
 def _check_tree(name: str, value: object) -> None:
-    """Depth cap and I-JSON strings (no lone surrogates), iteratively."""
+    """Depth cap, iteratively (strings were checked by the strict parser)."""
     stack: list[tuple[object, int]] = [(value, 1)]
     while stack:
         item, depth = stack.pop()
@@ -759,23 +759,8 @@ def _check_tree(name: str, value: object) -> None:
                 raise MalformedCredentialError(
                     f"the {name} nests deeper than {MAX_JSON_DEPTH} levels"
                 )
-            if isinstance(item, dict):
-                for key, child in item.items():
-                    _check_string(name, key)
-                    stack.append((child, depth + 1))
-            else:
-                stack.extend((child, depth + 1) for child in item)
-        elif isinstance(item, str):
-            _check_string(name, item)
-
-
-def _check_string(name: str, text: str) -> None:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise MalformedCredentialError(
-            f"the {name} has a string with an unpaired surrogate"
-        ) from None
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
 
 
 # -- joserfc ---------------------------------------------------------------------------

@@ -162,28 +162,21 @@ class StatusCheck(Protocol):
         ...
 
 
-def _depth_ok(value: Any, limit: int) -> bool:
-    stack: list[tuple[Any, int]] = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if depth > limit:
-            return False
-        if isinstance(item, dict):
-            stack.extend((v, depth + 1) for v in item.values())
-        elif isinstance(item, list):
-            stack.extend((v, depth + 1) for v in item)
-    return True
+def _check_shape(document: Mapping[str, Any], *, max_depth: int | None) -> None:
+    """Bound nesting and ``type``-like arrays in one walk over a credential.
 
-
-def _check_arrays(document: Mapping[str, Any]) -> None:
-    """Refuse a ``type``/``@type``/``@context`` array over ``MAX_TYPES``, anywhere.
+    Nesting within ``max_depth`` (if given); no ``type``, ``@type`` or
+    ``@context`` array over ``MAX_TYPES``, anywhere.
 
     Raises:
-        MalformedCredentialError: such an array is longer.
+        MalformedCredentialError: the credential nests too deeply or such an
+            array is longer.
     """
-    stack: list[Any] = [document]
+    stack: list[tuple[Any, int]] = [(document, 1)]
     while stack:
-        item = stack.pop()
+        item, depth = stack.pop()
+        if max_depth is not None and depth > max_depth:
+            raise MalformedCredentialError(f"credential nests deeper than {max_depth}")
         if isinstance(item, dict):
             for name in _BOUNDED_ARRAYS:
                 value = item.get(name)
@@ -192,9 +185,9 @@ def _check_arrays(document: Mapping[str, Any]) -> None:
                         f"a {name!r} array has {len(value)} entries, over the"
                         f" limit of {MAX_TYPES}"
                     )
-            stack.extend(item.values())
+            stack.extend((v, depth + 1) for v in item.values())
         elif isinstance(item, list):
-            stack.extend(item)
+            stack.extend((v, depth + 1) for v in item)
 
 
 def _utf8_size(value: Any) -> int:
@@ -293,17 +286,13 @@ class CredentialVerifier:
             if document is None:
                 return report
         elif isinstance(credential, dict):
-            if not _depth_ok(credential, MAX_DEPTH):
-                raise MalformedCredentialError(
-                    f"credential nests deeper than {MAX_DEPTH}"
-                )
+            _check_shape(credential, max_depth=MAX_DEPTH)
             size = _utf8_size(credential)
             if size > MAX_CREDENTIAL_BYTES:
                 raise MalformedCredentialError(
                     f"credential is {size} bytes, over the limit of "
                     f"{MAX_CREDENTIAL_BYTES}"
                 )
-            _check_arrays(credential)
             document = credential
             report.format = "data-integrity"
             if not self._check_format(document, report):
@@ -511,7 +500,8 @@ class CredentialVerifier:
             f"{verified.form} {verified.alg} signature by {kid}",
         )
         credential = verified.credential
-        _check_arrays(credential)
+        # Depth was bounded when the payload was parsed.
+        _check_shape(credential, max_depth=None)
         if not self._check_format(credential, report):
             return None
         if report.issuer != verified.issuer:
