@@ -13,7 +13,6 @@ import copy
 import hashlib
 import hmac
 import json
-from dataclasses import dataclass
 from typing import Any
 
 import pytest
@@ -31,9 +30,6 @@ from joserfc import jws as jose_jws
 from joserfc.jwk import OctKey
 from nacl.signing import SigningKey, VerifyKey
 
-from drivers.jwk import build_document as jwk_document
-from drivers.jwk import encode_did_jwk
-from drivers.key import build_document as key_document
 from registry.errors import (
     MalformedStatementError,
     RegistryError,
@@ -52,9 +48,12 @@ from registry.statements import (
     sign_statement,
     verify_statement,
 )
-from resolver.did import DID, parse_did_url
-from resolver.keys import encode_multikey
+from resolver.did import parse_did_url
 from tests.helpers.encoding import b64, unb64
+from tests.helpers.issuers import Issuer as Authority
+from tests.helpers.issuers import did_jwk as _did_jwk
+from tests.helpers.issuers import did_key as _did_key
+from tests.helpers.issuers import public_jwk as _public_jwk
 
 # --- deterministic keys and authorities ---------------------------------------
 
@@ -68,64 +67,8 @@ K256_SCALAR = 0x00C0FFEE00C0FFEE00C0FFEE00C0FFEE00C0FFEE00C0FFEE00C0FFEE00C0FFEE
 Key = Ed25519PrivateKey | ec.EllipticCurvePrivateKey
 
 
-@dataclass(frozen=True)
-class Authority:
-    key: Key
-    did: DID
-    kid: str
-    document: dict[str, Any]
-
-
 def _ed25519(seed: bytes = ED25519_SEED) -> Ed25519PrivateKey:
     return Ed25519PrivateKey.from_private_bytes(seed)
-
-
-def _did_key(
-    key: Key, *, public_key_format: str = "Multikey", derive: bool = False
-) -> Authority:
-    public = key.public_key()
-    if isinstance(key, Ed25519PrivateKey):
-        codec = "ed25519-pub"
-        raw = public.public_bytes(
-            serialization.Encoding.Raw, serialization.PublicFormat.Raw
-        )
-    else:
-        codec = {"secp256r1": "p256-pub", "secp384r1": "p384-pub"}.get(
-            key.curve.name, "secp256k1-pub"
-        )
-        raw = public.public_bytes(
-            serialization.Encoding.X962, serialization.PublicFormat.CompressedPoint
-        )
-    did = DID("did:key:" + encode_multikey(codec, raw))
-    document = key_document(
-        did,
-        public_key_format=public_key_format,
-        enable_encryption_key_derivation=derive,
-    )
-    return Authority(key, did, document["verificationMethod"][0]["id"], document)
-
-
-def _public_jwk(key: Key) -> dict[str, str]:
-    if isinstance(key, Ed25519PrivateKey):
-        raw = key.public_key().public_bytes(
-            serialization.Encoding.Raw, serialization.PublicFormat.Raw
-        )
-        return {"kty": "OKP", "crv": "Ed25519", "x": b64(raw)}
-    numbers = key.public_key().public_numbers()
-    size = (key.curve.key_size + 7) // 8
-    crv = {"secp256r1": "P-256", "secp384r1": "P-384", "secp256k1": "secp256k1"}
-    return {
-        "kty": "EC",
-        "crv": crv[key.curve.name],
-        "x": b64(numbers.x.to_bytes(size, "big")),
-        "y": b64(numbers.y.to_bytes(size, "big")),
-    }
-
-
-def _did_jwk(key: Key, **extra: str) -> Authority:
-    did = encode_did_jwk({**_public_jwk(key), **extra})
-    document = jwk_document(did)
-    return Authority(key, did, f"{did}#0", document)
 
 
 ED25519 = _did_key(_ed25519())
